@@ -1,0 +1,65 @@
+package org.dmtcpng.fault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kills one member of a two-process computation at a random moment of a checkpoint. Whatever
+ * the moment, the survivor must go on running, and the restart script must still name a whole
+ * generation: every image it names verifies and all carry one generation; or, in the documented
+ * window between the commit and a member's rename, dmtcp_restart refuses the mixed set naming
+ * the odd file. A failed checkpoint never destroys the last good one.
+ */
+class MemberCrashDuringCheckpointTest {
+  @Test
+  void theLastGoodGenerationSurvivesAMemberKilledMidCheckpoint() throws Exception {
+    Random random = Campaign.random("member-crash");
+    int rounds = Campaign.rounds(3, 40);
+    for (int round = 0; round < rounds; round++) {
+      try (Computation c = Computation.start("crash")) {
+        Process survivor = c.launch("a", Bin.corpus("counter").toString());
+        Process victim = c.launch("b", Bin.corpus("counter").toString());
+        c.awaitRunning(2, Duration.ofSeconds(60));
+        assertEquals(0, c.command("--bcheckpoint").exitCode(), "first checkpoint");
+        List<Path> good = c.imagesOfRestartScript();
+        assertEquals(2, good.size(), "generation 1 images in the script: " + good);
+
+        assertEquals(0, c.command("--checkpoint").exitCode(), "second checkpoint request");
+        Thread.sleep(random.nextInt(400));
+        Bin.signal(victim.pid(), "KILL");
+
+        c.awaitRunning(1, Duration.ofSeconds(60));
+        assertTrue(survivor.isAlive(), "round " + round + ": the survivor died");
+        checkRestartScriptNamesAWholeGeneration(c, round);
+      }
+    }
+  }
+
+  private static void checkRestartScriptNamesAWholeGeneration(Computation c, int round)
+      throws Exception {
+    List<Path> images = c.imagesOfRestartScript();
+    assertEquals(2, images.size(), "round " + round + ": script names " + images);
+    Set<Long> generations = new HashSet<>();
+    for (Path image : images) {
+      Bin.Result v = Images.verify(image);
+      assertEquals(0, v.exitCode(), "round " + round + ": " + image + " does not verify: " + v);
+      generations.add(Images.generation(image));
+    }
+    if (generations.size() > 1) {
+      // the documented window: the victim died after the commit, before renaming its image
+      Bin.Result r = Bin.run(60, c.dir, Bin.path("dmtcp_restart"), "-j", "-p",
+          Integer.toString(c.port), images.get(0).toString(), images.get(1).toString());
+      assertEquals(99, r.exitCode(), "mixed generations must be refused: " + r);
+      assertFalse(r.stderrLines().isEmpty(), "the refusal must say why");
+    }
+  }
+}
