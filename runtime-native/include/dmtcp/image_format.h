@@ -99,8 +99,9 @@ struct dmtcp_image_header {
   char     upid[96];            /* unique process id */
   char     comp_id[96];         /* computation id */
   char     hostname[256];       /* host of the checkpoint */
+  uint64_t tables_checksum;     /* XXH64 (seed 0) of region table, thread table and state blob */
   uint8_t  reserved[DMTCP_IMAGE_HEADER_SIZE - 8 - 4 * 10 - 8 * 9 - 4 * 4
-                    - 8 * 4 - 256 - 1024 - 2048 - 96 - 96 - 256 - 8];
+                    - 8 * 4 - 256 - 1024 - 2048 - 96 - 96 - 256 - 8 - 8];
   uint64_t header_checksum;     /* XXH64 (seed 0) of the header with this field = 0 */
 };
 _Static_assert(sizeof(struct dmtcp_image_header) == DMTCP_IMAGE_HEADER_SIZE,
@@ -126,7 +127,9 @@ struct dmtcp_chunk_header {
   uint32_t raw_len;             /* bytes of non-zero pages before compression */
   uint32_t stored_len;          /* bytes that follow this header */
   uint32_t reserved;
-  uint64_t checksum;            /* XXH64 (seed 0) of the raw_len uncompressed bytes */
+  uint64_t checksum;            /* XXH64 of the raw_len uncompressed bytes, seeded with the
+                                   XXH64 (seed 0) of this header with checksum = 0, so the
+                                   header's own fields (bitmap, lengths) are covered too */
   uint64_t zero_bitmap[DMTCP_CHUNK_PAGES / 64]; /* bit i set: page i is all zero, not stored */
 };
 

@@ -1,0 +1,150 @@
+/* --any-coordinator / --join-coordinator / --new-coordinator, as DMTCP users know them. */
+#include "coord_select.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protocol.h"
+
+int dmtcp_bindir(char *out, size_t len) {
+  ssize_t n = readlink("/proc/self/exe", out, len - 1);
+  if (n <= 0) return -1;
+  out[n] = '\0';
+  char *slash = strrchr(out, '/');
+  if (!slash) return -1;
+  *slash = '\0';
+  return 0;
+}
+
+static int reachable(const char *host, int port) {
+  int fd = proto_connect(host, port);
+  if (fd < 0) return 0;
+  close(fd);
+  return 1;
+}
+
+static int is_local(const char *host) {
+  return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+}
+
+/* Starts a coordinator in the background and waits until it listens. */
+static int start_coordinator(struct coord_target *t, int port, char *err, size_t errlen) {
+  char bindir[1024], exe[1200], portbuf[16], interval[16];
+  char portfile[1100];
+  if (dmtcp_bindir(bindir, sizeof bindir) != 0) {
+    snprintf(err, errlen, "cannot find the dmtcp bin directory");
+    return -1;
+  }
+  snprintf(exe, sizeof exe, "%s/dmtcp_coordinator", bindir);
+  const char *tmp = t->tmpdir && *t->tmpdir ? t->tmpdir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  snprintf(portfile, sizeof portfile, "%s/dmtcp-port-%d-%ld", tmp, (int)getpid(), (long)time(NULL));
+  unlink(portfile);
+  snprintf(portbuf, sizeof portbuf, "%d", port);
+  snprintf(interval, sizeof interval, "%d", t->interval);
+  const char *argv[16];
+  int a = 0;
+  argv[a++] = exe;
+  argv[a++] = "--daemon";
+  argv[a++] = "--exit-on-last";
+  argv[a++] = "-q";
+  argv[a++] = "-p";
+  argv[a++] = portbuf;
+  argv[a++] = "--port-file";
+  argv[a++] = portfile;
+  if (t->interval >= 0) {
+    argv[a++] = "-i";
+    argv[a++] = interval;
+  }
+  if (t->ckptdir && *t->ckptdir) {
+    argv[a++] = "--ckptdir";
+    argv[a++] = t->ckptdir;
+  }
+  argv[a] = NULL;
+  pid_t pid = fork();
+  if (pid < 0) {
+    snprintf(err, errlen, "cannot start a coordinator: %s", strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      if (t->quiet) dup2(devnull, 1);
+    }
+    unsetenv("LD_PRELOAD");
+    execv(exe, (char *const *)argv);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0); /* --daemon returns once it listens */
+  for (int i = 0; i < 600; i++) {
+    FILE *f = fopen(portfile, "r");
+    if (f) {
+      int p = -1;
+      int got = fscanf(f, "%d", &p);
+      fclose(f);
+      if (got == 1 && p > 0 && reachable("127.0.0.1", p)) {
+        unlink(portfile);
+        t->port = p;
+        return 0;
+      }
+    }
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  unlink(portfile);
+  snprintf(err, errlen, "the coordinator started on port %s did not come up (exit status %d)",
+           portbuf, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return -1;
+}
+
+static int write_port_file(const struct coord_target *t, char *err, size_t errlen) {
+  if (!t->port_file) return 0;
+  FILE *f = fopen(t->port_file, "w");
+  if (!f || fprintf(f, "%d\n", t->port) < 0 || fclose(f) != 0) {
+    snprintf(err, errlen, "cannot write port file %s: %s", t->port_file, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen) {
+  int port = t->port >= 0 ? t->port : (t->mode == COORD_NEW ? 0 : 7779);
+  switch (t->mode) {
+    case COORD_JOIN:
+      if (!reachable(t->host, port)) {
+        snprintf(err, errlen, "no coordinator at %s:%d (--join-coordinator)", t->host, port);
+        return -1;
+      }
+      t->port = port;
+      return write_port_file(t, err, errlen);
+    case COORD_ANY:
+      if (port != 0 && reachable(t->host, port)) {
+        t->port = port;
+        return write_port_file(t, err, errlen);
+      }
+      __attribute__((fallthrough)); /* none there: start one */
+    case COORD_NEW:
+      if (port != 0 && reachable(t->host, port)) {
+        snprintf(err, errlen, "a coordinator already listens at %s:%d (--new-coordinator)", t->host, port);
+        return -1;
+      }
+      if (!is_local(t->host)) {
+        snprintf(err, errlen, "no coordinator at %s:%d, and one can only be started on this host", t->host, port);
+        return -1;
+      }
+      if (start_coordinator(t, port, err, errlen) != 0) return -1;
+      return write_port_file(t, err, errlen);
+    case COORD_NONE:
+      snprintf(err, errlen, "--no-coordinator is not supported yet");
+      return -1;
+  }
+  return -1;
+}

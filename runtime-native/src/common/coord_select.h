@@ -1,0 +1,26 @@
+/* Choosing, and if need be starting, the coordinator (shared by dmtcp_launch and dmtcp_restart). */
+#ifndef DMTCP_COORD_SELECT_H
+#define DMTCP_COORD_SELECT_H
+#include <stddef.h>
+
+enum coord_mode { COORD_ANY, COORD_JOIN, COORD_NEW, COORD_NONE };
+
+struct coord_target {
+  char host[256];
+  int port;              /* -1: not given (the default 7779 for ANY/JOIN, any free port for NEW) */
+  enum coord_mode mode;
+  const char *port_file;
+  int interval;          /* -1 = not given */
+  const char *ckptdir;
+  const char *tmpdir;
+  int quiet;
+};
+
+/* Ensures a coordinator is listening according to mode; may start
+ * <bindir>/dmtcp_coordinator in the background and wait for it. On success
+ * t->port holds the real port. Returns 0, or -1 with a one-line reason in err. */
+int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen);
+
+/* The directory holding this executable (bin/), without a trailing slash. */
+int dmtcp_bindir(char *out, size_t len);
+#endif

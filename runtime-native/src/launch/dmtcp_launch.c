@@ -1,0 +1,193 @@
+/* dmtcp_launch [OPTIONS] command [args...]: runs command under checkpoint control.
+ * Chooses or starts the coordinator, preloads libdmtcp.so, and execs the
+ * command, so the exit code is the program's. Our own failures exit 99
+ * (or $DMTCP_FAIL_RC). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/coord_select.h"
+
+#define VERSION "0.1.0"
+
+static int fail_rc(void) {
+  const char *v = getenv("DMTCP_FAIL_RC");
+  return v && *v ? atoi(v) : 99;
+}
+
+static void usage(FILE *out) {
+  fputs(
+      "Usage: dmtcp_launch [OPTIONS] <command> [args...]\n"
+      "Start a process under DMTCP control.\n\n"
+      "Connecting to the DMTCP Coordinator:\n"
+      "  -h, --coord-host HOSTNAME (environment variable DMTCP_COORD_HOST)\n"
+      "              Hostname where dmtcp_coordinator is run (default: localhost)\n"
+      "  -p, --coord-port PORT_NUM (environment variable DMTCP_COORD_PORT)\n"
+      "              Port where dmtcp_coordinator is run (default: 7779)\n"
+      "  --port-file FILENAME\n"
+      "              File to write listener port number.\n"
+      "  -j, --join-coordinator\n"
+      "              Join an existing coordinator, raise error if one doesn't already exist\n"
+      "  --new-coordinator\n"
+      "              Create a new coordinator at the given port. Fail if one already exists.\n"
+      "  --any-coordinator\n"
+      "              Join the coordinator on the port if there is one, else start one (default)\n"
+      "  -i, --interval SECONDS (environment variable DMTCP_CHECKPOINT_INTERVAL)\n"
+      "              Time in seconds between automatic checkpoints (0 = never)\n\n"
+      "Checkpoint image generation:\n"
+      "  --gzip, --no-gzip, (environment variable DMTCP_GZIP=[01])\n"
+      "              Enable/disable compression of checkpoint images (default: 1)\n"
+      "  --ckptdir PATH (environment variable DMTCP_CHECKPOINT_DIR)\n"
+      "              Directory to store checkpoint images (default: curr dir at launch)\n"
+      "  --ckpt-signal signum (environment variable DMTCP_SIGCKPT)\n"
+      "              Signal number used internally for checkpointing (default: SIGUSR2/12).\n\n"
+      "Other options:\n"
+      "  --tmpdir PATH (environment variable DMTCP_TMPDIR)\n"
+      "              Directory to store temp files (default: $TMDPIR or /tmp)\n"
+      "  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
+      "              Skip NOTE messages; if given twice, also skip WARNINGs\n"
+      "  --help      Print this message and exit.\n"
+      "  --version   Print version information and exit.\n",
+      out);
+}
+
+static int parse_int(const char *s, const char *what, int min, int max) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || !*s || v < min || v > max) {
+    fprintf(stderr, "dmtcp_launch: invalid %s: %s\n", what, s);
+    exit(fail_rc());
+  }
+  return (int)v;
+}
+
+int main(int argc, char **argv) {
+  struct coord_target t;
+  memset(&t, 0, sizeof t);
+  const char *h = getenv("DMTCP_COORD_HOST");
+  if (!h || !*h) h = getenv("DMTCP_HOST");
+  snprintf(t.host, sizeof t.host, "%s", h && *h ? h : "localhost");
+  t.port = -1;
+  const char *p = getenv("DMTCP_COORD_PORT");
+  if (!p || !*p) p = getenv("DMTCP_PORT");
+  if (p && *p) t.port = parse_int(p, "DMTCP_COORD_PORT", 0, 65535);
+  t.mode = COORD_ANY;
+  t.interval = -1;
+  const char *iv = getenv("DMTCP_CHECKPOINT_INTERVAL");
+  if (iv && *iv) t.interval = parse_int(iv, "DMTCP_CHECKPOINT_INTERVAL", 0, INT_MAX);
+  int quiet = 0, gzip = -1, signum = -1;
+  const char *ckptdir = getenv("DMTCP_CHECKPOINT_DIR"), *tmpdir = getenv("DMTCP_TMPDIR");
+
+  enum { O_PORTFILE = 256, O_NEW, O_ANY, O_NONE, O_GZIP, O_NOGZIP, O_CKPTDIR, O_SIG, O_TMP,
+         O_HELP, O_VERSION, O_IGNORED };
+  static const struct option opts[] = {
+      {"coord-host", required_argument, 0, 'h'}, {"coord-port", required_argument, 0, 'p'},
+      {"port", required_argument, 0, 'p'},        {"port-file", required_argument, 0, O_PORTFILE},
+      {"join-coordinator", no_argument, 0, 'j'},  {"join", no_argument, 0, 'j'},
+      {"new-coordinator", no_argument, 0, O_NEW}, {"any-coordinator", no_argument, 0, O_ANY},
+      {"no-coordinator", no_argument, 0, O_NONE}, {"interval", required_argument, 0, 'i'},
+      {"gzip", no_argument, 0, O_GZIP},           {"no-gzip", no_argument, 0, O_NOGZIP},
+      {"ckptdir", required_argument, 0, O_CKPTDIR}, {"ckpt-signal", required_argument, 0, O_SIG},
+      {"tmpdir", required_argument, 0, O_TMP},    {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, O_HELP},           {"version", no_argument, 0, O_VERSION},
+      {0, 0, 0, 0}};
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+h:p:ji:q", opts, NULL)) != -1) {
+    switch (c) {
+      case 'h': snprintf(t.host, sizeof t.host, "%s", optarg); break;
+      case 'p': t.port = parse_int(optarg, "port", 0, 65535); break;
+      case O_PORTFILE: t.port_file = optarg; break;
+      case 'j': t.mode = COORD_JOIN; break;
+      case O_NEW: t.mode = COORD_NEW; break;
+      case O_ANY: t.mode = COORD_ANY; break;
+      case O_NONE: t.mode = COORD_NONE; break;
+      case 'i': t.interval = parse_int(optarg, "interval", 0, INT_MAX); break;
+      case O_GZIP: gzip = 1; break;
+      case O_NOGZIP: gzip = 0; break;
+      case O_CKPTDIR: ckptdir = optarg; break;
+      case O_SIG: signum = parse_int(optarg, "checkpoint signal", 1, 64); break;
+      case O_TMP: tmpdir = optarg; break;
+      case 'q': quiet++; break;
+      case O_HELP: usage(stdout); return 0;
+      case O_VERSION: printf("dmtcp_launch (dmtcp) " VERSION "\n"); return 0;
+      default:
+        fprintf(stderr, "dmtcp_launch: unknown or incomplete option: %s\n", argv[optind - 1]);
+        usage(stderr);
+        return fail_rc();
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return fail_rc();
+  }
+  if (signum == SIGKILL || signum == SIGSTOP) {
+    fprintf(stderr, "dmtcp_launch: signal %d cannot be used for checkpointing\n", signum);
+    return fail_rc();
+  }
+  char absdir[PATH_MAX];
+  if (ckptdir && *ckptdir) {
+    if (!realpath(ckptdir, absdir)) {
+      fprintf(stderr, "dmtcp_launch: checkpoint directory %s: %s\n", ckptdir, strerror(errno));
+      return fail_rc();
+    }
+  } else if (!getcwd(absdir, sizeof absdir)) {
+    fprintf(stderr, "dmtcp_launch: cannot read the current directory: %s\n", strerror(errno));
+    return fail_rc();
+  }
+  t.ckptdir = absdir;
+  t.tmpdir = tmpdir;
+  t.quiet = quiet;
+
+  char err[512];
+  if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) {
+    fprintf(stderr, "dmtcp_launch: %s\n", err);
+    return fail_rc();
+  }
+
+  char bindir[PATH_MAX], lib[PATH_MAX + 64], buf[32];
+  if (dmtcp_bindir(bindir, sizeof bindir) != 0) {
+    fprintf(stderr, "dmtcp_launch: cannot find its own directory\n");
+    return fail_rc();
+  }
+  snprintf(lib, sizeof lib, "%s/../lib/dmtcp/libdmtcp.so", bindir);
+  char libreal[PATH_MAX];
+  if (!realpath(lib, libreal) || access(libreal, R_OK) != 0) {
+    fprintf(stderr, "dmtcp_launch: runtime library %s: %s\n", lib, strerror(errno));
+    return fail_rc();
+  }
+  const char *old = getenv("LD_PRELOAD");
+  size_t need = strlen(libreal) + (old ? strlen(old) : 0) + 2;
+  char *preload = malloc(need);
+  if (!preload) return fail_rc();
+  snprintf(preload, need, "%s%s%s", libreal, old && *old ? ":" : "", old && *old ? old : "");
+  setenv("LD_PRELOAD", preload, 1);
+  setenv("DMTCP_LAUNCHED", "1", 1);
+  setenv("DMTCP_COORD_HOST", t.host, 1);
+  snprintf(buf, sizeof buf, "%d", t.port);
+  setenv("DMTCP_COORD_PORT", buf, 1);
+  setenv("DMTCP_CHECKPOINT_DIR", absdir, 1);
+  if (tmpdir) setenv("DMTCP_TMPDIR", tmpdir, 1);
+  if (gzip >= 0) setenv("DMTCP_GZIP", gzip ? "1" : "0", 1);
+  if (signum > 0) {
+    snprintf(buf, sizeof buf, "%d", signum);
+    setenv("DMTCP_SIGCKPT", buf, 1);
+  }
+  if (t.interval >= 0) {
+    snprintf(buf, sizeof buf, "%d", t.interval);
+    setenv("DMTCP_CHECKPOINT_INTERVAL", buf, 1);
+  }
+  if (quiet) {
+    snprintf(buf, sizeof buf, "%d", quiet);
+    setenv("DMTCP_QUIET", buf, 1);
+  }
+  execvp(argv[optind], argv + optind);
+  fprintf(stderr, "dmtcp_launch: cannot run %s: %s\n", argv[optind], strerror(errno));
+  return fail_rc();
+}

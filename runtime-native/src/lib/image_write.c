@@ -1,0 +1,538 @@
+/* Writing a checkpoint image (format: include/dmtcp/image_format.h).
+ *
+ * Runs in the checkpoint thread while every user thread is parked, possibly
+ * holding malloc or stdio locks: nothing here calls malloc or stdio. Memory
+ * comes from mmap, files are written with raw system calls, and zstd gets an
+ * mmap-backed allocator. Chunks are encoded on both cores: the checkpoint
+ * thread takes the even chunks and a raw worker thread (cloned without glibc's
+ * knowledge, so it leaves no trace in the image) the odd ones; the checkpoint
+ * thread writes them all in order. */
+#define XXH_INLINE_ALL
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+#include "maps.h"
+#include "runtime.h"
+
+#define PAGE 4096u
+#define CHUNK_BYTES (DMTCP_CHUNK_PAGES * PAGE)
+#define RING 8
+#define MAX_REGIONS 8192
+#define MAX_PRIVATE 64
+
+/* Memory of the runtime itself that must not go into the image. */
+static struct { uintptr_t start, end; } g_private[MAX_PRIVATE];
+static int g_nprivate;
+
+void image_register_private(void *addr, size_t len) {
+  if (g_nprivate < MAX_PRIVATE) {
+    g_private[g_nprivate].start = (uintptr_t)addr;
+    g_private[g_nprivate].end = (uintptr_t)addr + len;
+    g_nprivate++;
+  }
+}
+
+static void unregister_private(void *addr) {
+  for (int i = 0; i < g_nprivate; i++) {
+    if (g_private[i].start == (uintptr_t)addr) {
+      g_private[i] = g_private[--g_nprivate];
+      return;
+    }
+  }
+}
+
+static void *private_map(size_t len) {
+  void *p = rt_mmap(len);
+  if (p) image_register_private(p, len);
+  return p;
+}
+
+static void private_unmap(void *p, size_t len) {
+  if (!p) return;
+  unregister_private(p);
+  rt_munmap(p, len);
+}
+
+/* zstd allocator backed by mmap; the size lives in front of the block. */
+static void *zalloc(void *opaque, size_t size) {
+  (void)opaque;
+  size_t total = (size + 16 + PAGE - 1) & ~(size_t)(PAGE - 1);
+  char *p = private_map(total);
+  if (!p) return NULL;
+  *(size_t *)p = total;
+  return p + 16;
+}
+
+static void zfree(void *opaque, void *ptr) {
+  (void)opaque;
+  if (!ptr) return;
+  char *p = (char *)ptr - 16;
+  private_unmap(p, *(size_t *)p);
+}
+
+/* One unit of work: up to DMTCP_CHUNK_PAGES pages of one region. */
+struct chunk_job {
+  uint32_t region;
+  uint32_t npages;
+  uintptr_t addr;
+};
+
+struct ring_slot {
+  _Atomic int full;                 /* 0 empty, 1 encoded */
+  struct dmtcp_chunk_header hdr;
+  const void *data;                 /* stored bytes: into memory, gather or zbuf */
+  char *gather;                     /* CHUNK_BYTES */
+  char *zbuf;                       /* zstd bound of CHUNK_BYTES */
+};
+
+struct writer {
+  struct dmtcp_region *regions;
+  uint32_t nregions;
+  struct chunk_job *jobs;
+  size_t njobs;
+  struct ring_slot ring[RING];
+  size_t zcap;
+  int compress;
+  ZSTD_CCtx *cctx[2];
+  _Atomic int next_for_worker;      /* protocol between the two encoders */
+  _Atomic int worker_error;
+};
+
+static int page_is_zero(const void *p) {
+  const uint64_t *w = p;
+  if (w[0] | w[1] | w[511]) return 0;
+  uint64_t acc = 0;
+  for (unsigned i = 0; i < PAGE / 8; i += 8)
+    acc |= w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7];
+  return acc == 0;
+}
+
+/* Encodes job j into slot s with the given zstd context. */
+static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *cctx) {
+  const struct chunk_job *job = &w->jobs[j];
+  struct dmtcp_chunk_header *h = &s->hdr;
+  memset(h, 0, sizeof *h);
+  h->magic = DMTCP_CHUNK_MAGIC;
+  h->npages = job->npages;
+  uint32_t nonzero = 0;
+  for (uint32_t p = 0; p < job->npages; p++) {
+    if (page_is_zero((const char *)job->addr + (size_t)p * PAGE))
+      h->zero_bitmap[p / 64] |= 1ull << (p % 64);
+    else
+      nonzero++;
+  }
+  const char *raw;
+  if (nonzero == job->npages) {
+    raw = (const char *)job->addr;
+  } else {
+    char *g = s->gather;
+    for (uint32_t p = 0; p < job->npages; p++) {
+      if (!(h->zero_bitmap[p / 64] & (1ull << (p % 64)))) {
+        memcpy(g, (const char *)job->addr + (size_t)p * PAGE, PAGE);
+        g += PAGE;
+      }
+    }
+    raw = s->gather;
+  }
+  h->raw_len = nonzero * PAGE;
+  h->codec = DMTCP_CODEC_NONE;
+  h->stored_len = h->raw_len;
+  s->data = raw;
+  if (w->compress && h->raw_len) {
+    /* A quick trial on a sample: incompressible data is stored as it is, so it
+     * costs a copy into the page cache and nothing more. */
+    int worth = 1;
+    if (h->raw_len >= 128 * 1024) {
+      size_t sample = 16 * 1024;
+      size_t got = ZSTD_compressCCtx(cctx, s->zbuf, w->zcap, raw + h->raw_len / 2, sample, 1);
+      worth = !ZSTD_isError(got) && got < sample * 15 / 16;
+    }
+    if (worth) {
+      size_t got = ZSTD_compressCCtx(cctx, s->zbuf, w->zcap, raw, h->raw_len, 1);
+      if (!ZSTD_isError(got) && got < (size_t)h->raw_len * 31 / 32) {
+        h->codec = DMTCP_CODEC_ZSTD;
+        h->stored_len = (uint32_t)got;
+        s->data = s->zbuf;
+      }
+    }
+  }
+  h->checksum = 0;
+  uint64_t seed = XXH64(h, sizeof *h, 0);
+  h->checksum = XXH64(raw, h->raw_len, seed);
+}
+
+static void slot_wait(_Atomic int *a, int while_value) {
+  while (atomic_load(a) == while_value)
+    syscall(SYS_futex, (int *)a, FUTEX_WAIT_PRIVATE, while_value, NULL, NULL, 0);
+}
+
+static void slot_set(_Atomic int *a, int v) {
+  atomic_store(a, v);
+  syscall(SYS_futex, (int *)a, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The worker: encodes the odd jobs. Runs in a raw clone sharing the
+ * checkpoint thread's TLS, so it calls nothing that touches TLS or locks. */
+static void worker_main(void *arg) {
+  struct writer *w = arg;
+  for (size_t j = 1; j < w->njobs; j += 2) {
+    struct ring_slot *s = &w->ring[j % RING];
+    slot_wait(&s->full, 1);
+    encode(w, j, s, w->cctx[1]);
+    slot_set(&s->full, 1);
+  }
+}
+
+static int write_all(int fd, const struct iovec *iov, int n) {
+  struct iovec v[4];
+  memcpy(v, iov, (size_t)n * sizeof *v);
+  int i = 0;
+  while (i < n) {
+    ssize_t got = writev(fd, v + i, n - i);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    while (i < n && (size_t)got >= v[i].iov_len) {
+      got -= (ssize_t)v[i].iov_len;
+      i++;
+    }
+    if (i < n) {
+      v[i].iov_base = (char *)v[i].iov_base + got;
+      v[i].iov_len -= (size_t)got;
+    }
+  }
+  return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off) {
+  const char *p = buf;
+  while (len) {
+    ssize_t got = pwrite(fd, p, len, off);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += got;
+    len -= (size_t)got;
+    off += got;
+  }
+  return 0;
+}
+
+/* The first private range overlapping [start, end), or NULL. The kernel may
+ * merge our mappings with the program's neighbouring ones into one line of
+ * /proc/self/maps, so private ranges are cut out of entries, not matched. */
+static const void *first_private(uint64_t start, uint64_t end, uint64_t *ps, uint64_t *pe) {
+  const void *found = NULL;
+  for (int i = 0; i < g_nprivate; i++) {
+    if (start < g_private[i].end && g_private[i].start < end &&
+        (!found || g_private[i].start < *ps)) {
+      *ps = g_private[i].start;
+      *pe = g_private[i].end;
+      found = &g_private[i];
+    }
+  }
+  return found;
+}
+
+static void fmt_err(char *err, size_t errlen, const char *a, const char *b) {
+  size_t n = rt_strlcpy(err, a, errlen);
+  if (b && n < errlen) n += rt_strlcpy(err + n, b, errlen - n);
+  if (n < errlen && errno) {
+    n += rt_strlcpy(err + n, ": ", errlen - n);
+    rt_strlcpy(err + n, strerror(errno), errlen - n);
+  }
+}
+
+static int add_region(struct writer *w, const struct map_entry *e, uint64_t start, uint64_t end);
+
+/* Fills the region table from /proc/self/maps. */
+static int collect_regions(struct writer *w, char *maps, size_t mapscap) {
+  long len = maps_read(maps, mapscap);
+  if (len < 0) return -1;
+  size_t pos = 0;
+  struct map_entry e;
+  while (maps_next(maps, (size_t)len, &pos, &e)) {
+    if (strcmp(e.path, "[vsyscall]") == 0) continue;
+    uint64_t ps = 0, pe = 0, start = e.start;
+    while (start < e.end) {
+      uint64_t end = e.end;
+      if (first_private(start, e.end, &ps, &pe)) {
+        if (ps <= start) {
+          start = pe < e.end ? pe : e.end;
+          continue;
+        }
+        end = ps;
+      }
+      if (add_region(w, &e, start, end) != 0) return -1;
+      start = end;
+    }
+  }
+  return 0;
+}
+
+static int add_region(struct writer *w, const struct map_entry *ep, uint64_t start, uint64_t end) {
+  const struct map_entry e = *ep;
+  {
+    if (w->nregions == MAX_REGIONS) return -1;
+    struct dmtcp_region *r = &w->regions[w->nregions++];
+    memset(r, 0, sizeof *r);
+    r->start = start;
+    r->end = end;
+    r->prot = (uint32_t)e.prot;
+    r->file_offset = e.offset + (start - e.start);
+    rt_strlcpy(r->path, e.path, sizeof r->path);
+    if (strcmp(e.path, "[vdso]") == 0) r->kind = DMTCP_REGION_VDSO;
+    else if (strncmp(e.path, "[vvar", 5) == 0) r->kind = DMTCP_REGION_VVAR;
+    else if (strcmp(e.path, "[heap]") == 0) r->kind = DMTCP_REGION_HEAP;
+    else if (strcmp(e.path, "[stack]") == 0) r->kind = DMTCP_REGION_STACK;
+    else if (e.shared) r->kind = e.path[0] == '/' ? DMTCP_REGION_SHARED_FILE : DMTCP_REGION_SHARED_ANON;
+    else r->kind = e.path[0] == '/' ? DMTCP_REGION_FILE : DMTCP_REGION_ANON;
+    if (r->kind == DMTCP_REGION_STACK) r->flags |= DMTCP_RF_GROWSDOWN;
+    /* Unreadable regions (guard pages, reservations) are recreated empty. */
+    if (r->kind != DMTCP_REGION_VDSO && r->kind != DMTCP_REGION_VVAR && (e.prot & PROT_READ))
+      r->flags |= DMTCP_RF_HAS_DATA;
+  }
+  return 0;
+}
+
+static void fill_header(struct dmtcp_image_header *h, const struct writer *w) {
+  memset(h, 0, sizeof *h);
+  memcpy(h->magic, DMTCP_IMAGE_MAGIC, 8);
+  h->version = DMTCP_IMAGE_VERSION;
+  h->header_size = DMTCP_IMAGE_HEADER_SIZE;
+#if defined(__x86_64__)
+  h->arch = DMTCP_ARCH_X86_64;
+#elif defined(__aarch64__)
+  h->arch = DMTCP_ARCH_AARCH64;
+#endif
+  h->page_size = PAGE;
+  h->flags = w->compress ? DMTCP_HF_COMPRESSED : 0;
+  h->codec = w->compress ? DMTCP_CODEC_ZSTD : DMTCP_CODEC_NONE;
+  h->uid = (uint32_t)getuid();
+  h->gid = (uint32_t)getgid();
+  h->num_regions = w->nregions;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  h->ckpt_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  h->monotonic_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  h->generation = g_generation;
+  h->num_members = g_num_members;
+  h->vpid = (uint32_t)getpid();
+  h->real_pid = (uint32_t)getpid();
+  h->ckpt_signal = (uint32_t)g_settings.ckpt_signal;
+  h->saved_brk = (uint64_t)syscall(SYS_brk, 0);
+  for (uint32_t i = 0; i < w->nregions; i++)
+    if (w->regions[i].kind == DMTCP_REGION_HEAP) h->start_brk = w->regions[i].start;
+  rt_strlcpy(h->program, g_program, sizeof h->program);
+  ssize_t n = readlink("/proc/self/exe", h->exe_path, sizeof h->exe_path - 1);
+  if (n > 0) h->exe_path[n] = '\0';
+  rt_strlcpy(h->upid, g_upid, sizeof h->upid);
+  rt_strlcpy(h->comp_id, g_comp_id, sizeof h->comp_id);
+  gethostname(h->hostname, sizeof h->hostname - 1);
+  /* argv from /proc/self/cmdline, NULs turned into spaces */
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t got = read(fd, h->argv, sizeof h->argv - 1);
+    close(fd);
+    for (ssize_t i = 0; i < got; i++)
+      if (h->argv[i] == '\0') h->argv[i] = (i == got - 1) ? '\0' : ' ';
+  }
+}
+
+int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t errlen) {
+  (void)ckpt_ctx;
+  errno = 0;
+  struct writer w;
+  memset(&w, 0, sizeof w);
+  int rc = -1, fd = -1;
+  size_t maps_cap = 4u << 20, regions_cap = MAX_REGIONS * sizeof(struct dmtcp_region);
+  size_t state_cap = 1u << 20, jobs_cap = 0;
+  char *maps = private_map(maps_cap);
+  w.regions = private_map(regions_cap);
+  char *state = private_map(state_cap);
+  size_t worker_stack_len = 256 * 1024;
+  char *worker_stack = NULL;
+  w.compress = g_settings.gzip;
+  w.zcap = ZSTD_compressBound(CHUNK_BYTES);
+  for (int i = 0; i < RING; i++) {
+    w.ring[i].gather = private_map(CHUNK_BYTES);
+    w.ring[i].zbuf = private_map(w.zcap);
+    if (!w.ring[i].gather || !w.ring[i].zbuf) goto out_nomem;
+  }
+  worker_stack = private_map(worker_stack_len);
+  if (!maps || !w.regions || !state || !worker_stack) goto out_nomem;
+  ZSTD_customMem mem = {zalloc, zfree, NULL};
+  w.cctx[0] = ZSTD_createCCtx_advanced(mem);
+  w.cctx[1] = ZSTD_createCCtx_advanced(mem);
+  if (!w.cctx[0] || !w.cctx[1]) goto out_nomem;
+
+  size_t state_len = procstate_save(state, state_cap);
+  if (collect_regions(&w, maps, maps_cap) != 0) {
+    fmt_err(err, errlen, "cannot read /proc/self/maps", NULL);
+    goto out;
+  }
+
+  /* Jobs: every chunk of every region with data. */
+  size_t njobs = 0;
+  for (uint32_t i = 0; i < w.nregions; i++)
+    if (w.regions[i].flags & DMTCP_RF_HAS_DATA)
+      njobs += (w.regions[i].end - w.regions[i].start + CHUNK_BYTES - 1) / CHUNK_BYTES;
+  jobs_cap = (njobs * sizeof(struct chunk_job) + PAGE) & ~(size_t)(PAGE - 1);
+  w.jobs = private_map(jobs_cap);
+  if (!w.jobs) goto out_nomem;
+  for (uint32_t i = 0; i < w.nregions; i++) {
+    struct dmtcp_region *r = &w.regions[i];
+    if (!(r->flags & DMTCP_RF_HAS_DATA)) continue;
+    for (uint64_t a = r->start; a < r->end; a += CHUNK_BYTES) {
+      uint64_t n = (r->end - a) / PAGE;
+      struct chunk_job *j = &w.jobs[w.njobs++];
+      j->region = i;
+      j->addr = a;
+      j->npages = (uint32_t)(n < DMTCP_CHUNK_PAGES ? n : DMTCP_CHUNK_PAGES);
+      r->num_chunks++;
+    }
+  }
+
+  /* Layout: header, region table, thread table, state blob, data. */
+  uint32_t nthreads = 0;
+  for (int i = 0; i < g_nthreads; i++)
+    if (atomic_load(&g_threads[i].state) == T_SUSPENDED) nthreads++;
+  uint64_t region_off = DMTCP_IMAGE_HEADER_SIZE;
+  uint64_t thread_off = region_off + (uint64_t)w.nregions * sizeof(struct dmtcp_region);
+  uint64_t state_off = thread_off + (uint64_t)nthreads * sizeof(struct dmtcp_thread);
+  uint64_t data_off = (state_off + state_len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fmt_err(err, errlen, "cannot create ", path);
+    goto out;
+  }
+  if (lseek(fd, (off_t)data_off, SEEK_SET) < 0) goto out_io;
+
+  /* Encode on both cores, write in order. */
+  long worker = -1;
+  _Atomic int worker_ctid = 0;
+  if (w.njobs > 1) {
+    atomic_store(&worker_ctid, 1);
+    worker = clone_call(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                            CLONE_SYSVSEM | CLONE_CHILD_CLEARTID,
+                        worker_stack + worker_stack_len, worker_main, &w, (int *)&worker_ctid);
+    if (worker < 0) atomic_store(&worker_ctid, 0);
+  }
+  uint64_t off = data_off;
+  uint32_t cur_region = UINT32_MAX;
+  XXH64_state_t region_sum;
+  int io_failed = 0;
+  for (size_t j = 0; j < w.njobs; j++) {
+    struct ring_slot *s = &w.ring[j % RING];
+    if (j % 2 == 0 || worker < 0) {
+      encode(&w, j, s, w.cctx[0]);  /* even slots are the checkpoint thread's alone */
+    } else {
+      slot_wait(&s->full, 0);
+    }
+    struct dmtcp_region *r = &w.regions[w.jobs[j].region];
+    if (w.jobs[j].region != cur_region) {
+      if (cur_region != UINT32_MAX) w.regions[cur_region].checksum = XXH64_digest(&region_sum);
+      cur_region = w.jobs[j].region;
+      XXH64_reset(&region_sum, 0);
+      r->data_offset = off;
+    }
+    XXH64_update(&region_sum, &s->hdr.checksum, sizeof s->hdr.checksum);
+    struct iovec iov[2] = {{&s->hdr, sizeof s->hdr}, {(void *)s->data, s->hdr.stored_len}};
+    if (!io_failed && write_all(fd, iov, 2) != 0) io_failed = errno ? errno : EIO;
+    off += sizeof s->hdr + s->hdr.stored_len;
+    r->data_len += sizeof s->hdr + s->hdr.stored_len;
+    if (j % 2 == 0 || worker < 0) {
+      /* even slot: leave it empty for the next even job */
+    } else {
+      slot_set(&s->full, 0);
+    }
+  }
+  if (cur_region != UINT32_MAX) w.regions[cur_region].checksum = XXH64_digest(&region_sum);
+  while (atomic_load(&worker_ctid) != 0)
+    syscall(SYS_futex, (int *)&worker_ctid, FUTEX_WAIT, 1, NULL, NULL, 0);
+  if (io_failed) {
+    errno = io_failed;
+    goto out_io;
+  }
+
+  /* Tables, then the header last. */
+  struct dmtcp_thread *threads = (struct dmtcp_thread *)maps; /* maps buffer is free now */
+  uint32_t t = 0;
+  for (int i = 0; i < g_nthreads; i++) {
+    struct thread_slot *s = &g_threads[i];
+    if (atomic_load(&s->state) != T_SUSPENDED) continue;
+    memset(&threads[t], 0, sizeof threads[t]);
+    threads[t].tid = threads[t].vtid = (uint32_t)s->tid;
+    threads[t].is_main = (uint32_t)s->is_main;
+    threads[t].fs_base = s->fs_base;
+    threads[t].context = (uint64_t)(uintptr_t)&s->ctx;
+    t++;
+  }
+  struct dmtcp_image_header *h = (struct dmtcp_image_header *)w.ring[0].gather;
+  fill_header(h, &w);
+  h->num_threads = nthreads;
+  h->region_table_offset = region_off;
+  h->thread_table_offset = thread_off;
+  h->state_offset = state_off;
+  h->state_len = state_len;
+  h->data_offset = data_off;
+  h->file_size = off;
+  extern void dmtcp_restore_entry(struct dmtcp_restore_info *);
+  h->restore_entry = (uint64_t)(uintptr_t)dmtcp_restore_entry;
+  for (int i = 0; i < g_nthreads; i++)
+    if (g_threads[i].is_main && atomic_load(&g_threads[i].state) == T_SUSPENDED)
+      h->restore_fs_base = g_threads[i].fs_base;
+  XXH64_state_t tables;
+  XXH64_reset(&tables, 0);
+  XXH64_update(&tables, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region));
+  XXH64_update(&tables, threads, (size_t)nthreads * sizeof(struct dmtcp_thread));
+  XXH64_update(&tables, state, state_len);
+  h->tables_checksum = XXH64_digest(&tables);
+  h->header_checksum = 0;
+  h->header_checksum = XXH64(h, sizeof *h, 0);
+  if (pwrite_all(fd, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region), (off_t)region_off) ||
+      pwrite_all(fd, threads, (size_t)nthreads * sizeof(struct dmtcp_thread), (off_t)thread_off) ||
+      pwrite_all(fd, state, state_len, (off_t)state_off) ||
+      pwrite_all(fd, h, sizeof *h, 0))
+    goto out_io;
+  if (fsync(fd) != 0) goto out_io;
+  rc = 0;
+  goto out;
+
+out_io:
+  fmt_err(err, errlen, "cannot write ", path);
+  goto out;
+out_nomem:
+  fmt_err(err, errlen, "out of memory writing ", path);
+out:
+  if (fd >= 0) close(fd);
+  if (rc != 0) unlink(path);
+  ZSTD_freeCCtx(w.cctx[0]);
+  ZSTD_freeCCtx(w.cctx[1]);
+  for (int i = 0; i < RING; i++) {
+    private_unmap(w.ring[i].gather, CHUNK_BYTES);
+    private_unmap(w.ring[i].zbuf, w.zcap);
+  }
+  private_unmap(w.jobs, jobs_cap);
+  private_unmap(worker_stack, worker_stack_len);
+  private_unmap(state, state_cap);
+  private_unmap(w.regions, regions_cap);
+  private_unmap(maps, maps_cap);
+  return rc;
+}

@@ -1,0 +1,70 @@
+/* /proc/self/maps reader. Async-signal-safe: raw read into a caller buffer. */
+#include "maps.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+long maps_read(char *buf, size_t cap) {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t n = 0;
+  for (;;) {
+    if (n == cap) {
+      close(fd);
+      return -1;
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0) {
+      close(fd);
+      return -1;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  return (long)n;
+}
+
+static uint64_t hex(const char *buf, size_t len, size_t *i) {
+  uint64_t v = 0;
+  for (; *i < len; (*i)++) {
+    char c = buf[*i];
+    if (c >= '0' && c <= '9') v = v * 16 + (uint64_t)(c - '0');
+    else if (c >= 'a' && c <= 'f') v = v * 16 + (uint64_t)(c - 'a' + 10);
+    else break;
+  }
+  return v;
+}
+
+int maps_next(const char *buf, size_t len, size_t *pos, struct map_entry *e) {
+  size_t i = *pos;
+  if (i >= len) return 0;
+  e->start = hex(buf, len, &i);
+  i++; /* '-' */
+  e->end = hex(buf, len, &i);
+  i++; /* ' ' */
+  e->prot = 0;
+  if (i + 4 <= len) {
+    if (buf[i] == 'r') e->prot |= PROT_READ;
+    if (buf[i + 1] == 'w') e->prot |= PROT_WRITE;
+    if (buf[i + 2] == 'x') e->prot |= PROT_EXEC;
+    e->shared = buf[i + 3] == 's';
+  }
+  i += 5;
+  e->offset = hex(buf, len, &i);
+  /* device and inode */
+  for (int field = 0; field < 2 && i < len; field++) {
+    while (i < len && buf[i] == ' ') i++;
+    while (i < len && buf[i] != ' ' && buf[i] != '\n') i++;
+  }
+  while (i < len && buf[i] == ' ') i++;
+  size_t p = 0;
+  while (i < len && buf[i] != '\n') {
+    if (p + 1 < sizeof e->path) e->path[p++] = buf[i];
+    i++;
+  }
+  e->path[p] = '\0';
+  *pos = i + 1;
+  return 1;
+}

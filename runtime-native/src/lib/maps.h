@@ -1,0 +1,18 @@
+/* Parsing /proc/self/maps without malloc or stdio. */
+#ifndef DMTCP_MAPS_H
+#define DMTCP_MAPS_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct map_entry {
+  uint64_t start, end, offset;
+  int prot;          /* PROT_* */
+  int shared;        /* 's' in the perms */
+  char path[256];    /* "" for anonymous */
+};
+
+/* Reads /proc/self/maps into buf (cap bytes). Returns bytes read or -1. */
+long maps_read(char *buf, size_t cap);
+/* Parses the line starting at *pos; advances *pos. Returns 1 for an entry, 0 at the end. */
+int maps_next(const char *buf, size_t len, size_t *pos, struct map_entry *e);
+#endif

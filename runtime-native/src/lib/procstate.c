@@ -1,0 +1,126 @@
+/* Process state the kernel forgets across a restart: signal dispositions,
+ * rlimits, cwd, umask and regular-file descriptors. Saved by the checkpoint
+ * thread into a static buffer (so it is part of the memory image) and put back
+ * by it after restart. No malloc, no stdio. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#define PS_MAGIC 0x50534154u /* "PSAT" */
+#define PS_MAX_FDS 256
+
+struct k_sigaction { /* the kernel's layout for rt_sigaction */
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  uint64_t mask;
+};
+
+struct ps_fd {
+  int fd, flags, fdflags, pad;
+  int64_t offset;
+  char path[1024];
+};
+
+struct procstate {
+  uint32_t magic;
+  uint32_t nfds;
+  mode_t umask;
+  struct k_sigaction act[65];
+  struct rlimit rlim[RLIM_NLIMITS];
+  char cwd[4096];
+  struct ps_fd fds[PS_MAX_FDS];
+};
+
+static struct procstate g_ps;
+int g_coord_fd = -1;
+
+size_t procstate_save(void *buf, size_t cap) {
+  struct procstate *ps = &g_ps;
+  memset(ps, 0, sizeof *ps);
+  ps->magic = PS_MAGIC;
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    syscall(SYS_rt_sigaction, sig, NULL, &ps->act[sig], 8);
+  }
+  mode_t m = umask(022);
+  umask(m);
+  ps->umask = m;
+  for (int r = 0; r < RLIM_NLIMITS; r++) getrlimit((__rlimit_resource_t)r, &ps->rlim[r]);
+  if (syscall(SYS_getcwd, ps->cwd, sizeof ps->cwd) < 0) ps->cwd[0] = '\0';
+
+  int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    char dents[8192];
+    long got;
+    while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
+      for (long off = 0; off < got;) {
+        struct dirent64 *d = (struct dirent64 *)(dents + off);
+        off += d->d_reclen;
+        if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+        int fd = 0;
+        for (const char *c = d->d_name; *c; c++) fd = fd * 10 + (*c - '0');
+        struct stat st;
+        if (fd <= 2 || fd == dfd || fd == g_coord_fd || fstat(fd, &st) != 0 ||
+            !S_ISREG(st.st_mode) || ps->nfds == PS_MAX_FDS)
+          continue;
+        struct ps_fd *f = &ps->fds[ps->nfds];
+        char link[32] = "/proc/self/fd/";
+        size_t n = strlen(link);
+        for (int v = fd, div = 1000000; div; div /= 10)
+          if (v / div || n > 14 || div == 1) link[n++] = (char)('0' + (v / div) % 10);
+        link[n] = '\0';
+        ssize_t len = readlink(link, f->path, sizeof f->path - 1);
+        if (len <= 0) continue;
+        f->path[len] = '\0';
+        f->fd = fd;
+        f->flags = fcntl(fd, F_GETFL);
+        f->fdflags = fcntl(fd, F_GETFD);
+        f->offset = lseek(fd, 0, SEEK_CUR);
+        ps->nfds++;
+      }
+    }
+    close(dfd);
+  }
+  size_t len = sizeof *ps - sizeof ps->fds + ps->nfds * sizeof(struct ps_fd);
+  if (len > cap) len = cap;
+  memcpy(buf, ps, len);
+  return len;
+}
+
+void procstate_restore(void) {
+  struct procstate *ps = &g_ps;
+  if (ps->magic != PS_MAGIC) return;
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    syscall(SYS_rt_sigaction, sig, &ps->act[sig], NULL, 8);
+  }
+  umask(ps->umask);
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    struct rlimit now;
+    if (getrlimit((__rlimit_resource_t)r, &now) == 0 && ps->rlim[r].rlim_cur <= now.rlim_max)
+      setrlimit((__rlimit_resource_t)r, &(struct rlimit){ps->rlim[r].rlim_cur, now.rlim_max});
+  }
+  if (ps->cwd[0] && chdir(ps->cwd) != 0) rt_log("restart: cannot return to directory ", ps->cwd);
+  for (uint32_t i = 0; i < ps->nfds; i++) {
+    struct ps_fd *f = &ps->fds[i];
+    int fd = open(f->path, f->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+    if (fd < 0) {
+      rt_log("restart: cannot reopen ", f->path);
+      continue;
+    }
+    if (fd != f->fd) {
+      dup2(fd, f->fd);
+      close(fd);
+    }
+    if (!(f->flags & O_APPEND)) lseek(f->fd, f->offset, SEEK_SET);
+    fcntl(f->fd, F_SETFD, f->fdflags);
+  }
+}

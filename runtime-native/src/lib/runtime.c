@@ -1,0 +1,328 @@
+/* The runtime's life: joining the coordinator before main, the checkpoint
+ * thread that follows the coordinator's barrier (docs/protocol.md), and the
+ * way back into the program after a restart. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/protocol.h"
+#include "runtime.h"
+
+struct settings g_settings;
+pid_t g_ckpt_tid;
+uint64_t g_ckpt_fs_base;
+char g_upid[96];
+char g_comp_id[96];
+char g_program[256];
+uint64_t g_generation;
+uint32_t g_num_members = 1;
+int g_runtime_active;
+
+static struct ctx g_ckpt_ctx;
+static struct dmtcp_restore_info g_restore_info;
+static char g_image_final[2048], g_image_part[2048];
+static char g_hostname[256];
+
+static _Noreturn void fail(const char *what, const char *detail) {
+  fprintf(stderr, "dmtcp: %s%s\n", what, detail ? detail : "");
+  _exit(g_settings.fail_rc);
+}
+
+static int env_int(const char *name, int dflt) {
+  const char *v = getenv(name);
+  if (!v || !*v) return dflt;
+  char *end;
+  long n = strtol(v, &end, 10);
+  return *end ? dflt : (int)n;
+}
+
+static void read_settings(void) {
+  struct settings *s = &g_settings;
+  s->fail_rc = env_int("DMTCP_FAIL_RC", 99);
+  const char *host = getenv("DMTCP_COORD_HOST");
+  if (!host) host = getenv("DMTCP_HOST");
+  rt_strlcpy(s->coord_host, host && *host ? host : "localhost", sizeof s->coord_host);
+  s->coord_port = env_int("DMTCP_COORD_PORT", env_int("DMTCP_PORT", 7779));
+  const char *dir = getenv("DMTCP_CHECKPOINT_DIR");
+  if (dir && *dir) rt_strlcpy(s->ckptdir, dir, sizeof s->ckptdir);
+  else if (!getcwd(s->ckptdir, sizeof s->ckptdir)) rt_strlcpy(s->ckptdir, ".", sizeof s->ckptdir);
+  const char *tmp = getenv("DMTCP_TMPDIR");
+  rt_strlcpy(s->tmpdir, tmp && *tmp ? tmp : "/tmp", sizeof s->tmpdir);
+  s->ckpt_signal = env_int("DMTCP_SIGCKPT", SIGUSR2);
+  s->gzip = env_int("DMTCP_GZIP", 1) != 0;
+  s->quiet = env_int("DMTCP_QUIET", 0);
+  s->interval = env_int("DMTCP_CHECKPOINT_INTERVAL", -1);
+}
+
+/* glibc keeps each thread's kernel tid in its struct pthread; after restart
+ * the threads have new tids and that field must follow. Find where it is. */
+static void find_pthread_tid_offset(void) {
+  const char *self = (const char *)pthread_self();
+  pid_t tid = rt_gettid();
+  for (size_t off = 0; off < 4096; off += sizeof(pid_t)) {
+    pid_t v;
+    memcpy(&v, self + off, sizeof v);
+    if (v == tid) {
+      g_pthread_tid_offset = off;
+      return;
+    }
+  }
+  fail("cannot find the thread id in glibc's thread descriptor", NULL);
+}
+
+/* Moves the coordinator socket to a high descriptor, out of the program's way. */
+static int high_fd(int fd) {
+  struct rlimit rl;
+  int floor = 1000;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1100) floor = (int)rl.rlim_cur - 64;
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor > 3 ? floor : 3);
+  if (nfd < 0) return fd;
+  close(fd);
+  return nfd;
+}
+
+static void reply(const char *state, const char *image) {
+  struct proto_msg m;
+  proto_init(&m, MSG_REACHED);
+  proto_add(&m, "state", state);
+  proto_add_u64(&m, "generation", g_generation);
+  if (image) {
+    proto_add(&m, "image", image);
+    proto_add(&m, "host", g_hostname);
+    off_t size = 0;
+    int fd = open(g_image_part, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      size = lseek(fd, 0, SEEK_END);
+      close(fd);
+    }
+    proto_add_u64(&m, "image_bytes", (uint64_t)size);
+  }
+  proto_send(g_coord_fd, &m);
+}
+
+static void hello(int restart) {
+  struct proto_msg m;
+  proto_init(&m, MSG_HELLO);
+  proto_add(&m, "role", "process");
+  proto_add(&m, "upid", g_upid);
+  proto_add(&m, "comp_id", g_comp_id);
+  proto_add(&m, "host", g_hostname);
+  proto_add_u64(&m, "real_pid", (uint64_t)getpid());
+  proto_add_u64(&m, "vpid", (uint64_t)getpid());
+  proto_add(&m, "program", g_program);
+  proto_add(&m, "state", restart ? "RESTARTING" : "RUNNING");
+  proto_add(&m, "restart", restart ? "1" : "0");
+  proto_add(&m, "ckptdir", g_settings.ckptdir);
+  if (restart) {
+    proto_add_u64(&m, "generation", g_generation);
+    proto_add_u64(&m, "num_members", g_num_members);
+    proto_add(&m, "image", g_restore_info.image_path);
+  }
+  if (g_settings.interval >= 0) proto_add_u64(&m, "interval", (uint64_t)g_settings.interval);
+  if (proto_send(g_coord_fd, &m) != 0) fail("lost the coordinator during the handshake", NULL);
+  if (proto_recv(g_coord_fd, &m) != 0) fail("the coordinator closed the connection during the handshake", NULL);
+  char buf[512];
+  if (m.type == MSG_REFUSED) {
+    proto_get(&m, "reason", buf, sizeof buf);
+    fail("the coordinator refused this process: ", buf);
+  }
+  if (m.type != MSG_WELCOME) fail("unexpected reply to HELLO", NULL);
+  proto_get(&m, "comp_id", g_comp_id, sizeof g_comp_id);
+  proto_get(&m, "state", buf, sizeof buf);
+  if (!restart && strcmp(buf, "WAIT") == 0) {
+    /* Joined during a checkpoint: run no user code until it is over. */
+    for (;;) {
+      if (proto_recv(g_coord_fd, &m) != 0) fail("lost the coordinator while waiting to start", NULL);
+      if (m.type == MSG_ADVANCE && proto_get(&m, "state", buf, sizeof buf) == 0 &&
+          strcmp(buf, "RUNNING") == 0)
+        break;
+      if (m.type == MSG_KILL) _exit(137);
+    }
+  }
+}
+
+static int connect_coordinator(const char *host, int port) {
+  int fd = proto_connect(host, port);
+  if (fd < 0) return -1;
+  g_coord_fd = high_fd(fd);
+  return 0;
+}
+
+/* Writes the image; returns 0, -1 on failure, or 1 when we come back here in
+ * the restarted process. */
+static int checkpoint_now(char *err, size_t errlen) {
+  if (ctx_save(&g_ckpt_ctx) != 0) return 1;
+  return image_write(g_image_part, &g_ckpt_ctx, err, errlen);
+}
+
+static void rename_image(void) {
+  if (rename(g_image_part, g_image_final) != 0) rt_log("cannot rename image ", g_image_part);
+}
+
+static void after_restart(void);
+
+static void on_advance(struct proto_msg *m) {
+  char state[64];
+  proto_get(m, "state", state, sizeof state);
+  g_generation = (uint64_t)proto_get_ll(m, "generation", (long long)g_generation);
+  if (strcmp(state, "SUSPENDED") == 0) {
+    if (suspend_all_threads() != 0) rt_log("could not stop every thread", NULL);
+    reply(state, NULL);
+  } else if (strcmp(state, "CHECKPOINTED") == 0) {
+    long long members = proto_get_ll(m, "num_members", -1);
+    if (members > 0) g_num_members = (uint32_t)members;
+    /* No snprintf here: user threads are stopped and may hold stdio locks. */
+    const char *parts[] = {g_settings.ckptdir, "/ckpt_", g_program, "_", g_upid, ".dmtcp"};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+      n += rt_strlcpy(g_image_final + n, parts[i], sizeof g_image_final - n - 8);
+    rt_strlcpy(g_image_part, g_image_final, sizeof g_image_part);
+    rt_strlcpy(g_image_part + n, ".part", sizeof g_image_part - n);
+    char err[512];
+    int rc = checkpoint_now(err, sizeof err);
+    if (rc == 1) {
+      after_restart();
+      return;
+    }
+    if (rc != 0) {
+      rt_log("checkpoint failed: ", err);
+      struct proto_msg r;
+      proto_init(&r, MSG_REACHED);
+      proto_add(&r, "state", state);
+      proto_add_u64(&r, "generation", g_generation);
+      proto_add(&r, "error", err);
+      proto_send(g_coord_fd, &r);
+      return;
+    }
+    reply(state, g_image_final);
+  } else if (strcmp(state, "REFILLED") == 0) {
+    if (g_image_part[0]) rename_image();
+    g_image_part[0] = '\0';
+    reply(state, NULL);
+  } else if (strcmp(state, "RUNNING") == 0) {
+    release_threads();
+    reply(state, NULL);
+  } else {
+    reply(state, NULL); /* FD_LEADER_ELECTION, DRAINED, NS_*: nothing to do yet */
+  }
+}
+
+static void on_abort(void) {
+  if (g_image_part[0]) unlink(g_image_part);
+  g_image_part[0] = '\0';
+  release_threads();
+  reply("RUNNING", NULL);
+}
+
+static void *checkpoint_thread(void *arg) {
+  (void)arg;
+  g_ckpt_tid = rt_gettid();
+  g_ckpt_fs_base = rt_get_fs();
+  sigset_t all;
+  sigfillset(&all);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+  for (;;) {
+    struct proto_msg m;
+    if (proto_recv(g_coord_fd, &m) != 0) {
+      if (g_settings.quiet < 2) rt_log("lost the coordinator; checkpointing is off", NULL);
+      return NULL;
+    }
+    switch (m.type) {
+      case MSG_ADVANCE: on_advance(&m); break;
+      case MSG_ABORT: on_abort(); break;
+      case MSG_KILL: kill(getpid(), SIGKILL); break;
+      default: break;
+    }
+  }
+}
+
+/* In the restarted process, on the checkpoint thread, after every user thread
+ * has its kernel thread back: put back what the kernel forgot, rejoin the
+ * coordinator and follow the restart barrier; the ADVANCE RUNNING at its end
+ * releases the user threads through on_advance. */
+static void after_restart(void) {
+  g_ckpt_tid = rt_gettid();
+  for (int i = 0; i < g_nthreads; i++) {
+    struct thread_slot *t = &g_threads[i];
+    if (t->tid <= 0) continue;
+    while (atomic_load(&t->state) == T_SUSPENDED) futex_wait(&t->state, T_SUSPENDED);
+  }
+  procstate_restore();
+  struct dmtcp_restore_info *ri = &g_restore_info;
+  if (ri->restorer_area) munmap((void *)(uintptr_t)ri->restorer_area, ri->restorer_area_len);
+  if (ri->interval != UINT32_MAX) g_settings.interval = (int)ri->interval;
+  if (ri->ckptdir[0]) rt_strlcpy(g_settings.ckptdir, ri->ckptdir, sizeof g_settings.ckptdir);
+  if (ri->coord_host[0]) rt_strlcpy(g_settings.coord_host, ri->coord_host, sizeof g_settings.coord_host);
+  if (ri->coord_port) g_settings.coord_port = (int)ri->coord_port;
+  g_settings.quiet = (ri->flags & DMTCP_RI_QUIET) ? 1 : g_settings.quiet;
+  gethostname(g_hostname, sizeof g_hostname - 1);
+  g_image_part[0] = '\0';
+  if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
+    char port[16];
+    snprintf(port, sizeof port, "%d", g_settings.coord_port);
+    fprintf(stderr, "dmtcp_restart: cannot reach the coordinator at %s:%s: %s\n",
+            g_settings.coord_host, port, strerror(errno));
+    _exit(g_settings.fail_rc);
+  }
+  hello(1);
+}
+
+/* Called by the restorer (dmtcp_restart) in the new main kernel thread, on the
+ * restorer's stack, with every signal blocked. Never returns. */
+__attribute__((visibility("default"))) void dmtcp_restore_entry(struct dmtcp_restore_info *info) {
+  memcpy(&g_restore_info, info, sizeof g_restore_info);
+  restore_user_threads(&g_restore_info, &g_ckpt_ctx);
+}
+
+static void say_bye(void) {
+  if (g_coord_fd < 0) return;
+  struct proto_msg m;
+  proto_init(&m, MSG_BYE);
+  proto_send(g_coord_fd, &m);
+}
+
+static void make_upid(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  snprintf(g_upid, sizeof g_upid, "%08lx-%d-%llx", (unsigned long)gethostid() & 0xffffffffUL,
+           (int)getpid(), (unsigned long long)ns);
+}
+
+__attribute__((constructor)) static void dmtcp_runtime_init(void) {
+  const char *launched = getenv("DMTCP_LAUNCHED");
+  if (!launched || strcmp(launched, "1") != 0) return;
+  read_settings();
+  find_pthread_tid_offset();
+  char exe[1024];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  const char *base = strrchr(exe, '/');
+  rt_strlcpy(g_program, base ? base + 1 : exe, sizeof g_program);
+  gethostname(g_hostname, sizeof g_hostname - 1);
+  make_upid();
+  g_runtime_active = 1;
+  suspend_install_handler();
+  if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
+    fprintf(stderr, "dmtcp: cannot reach the coordinator at %s:%d: %s\n", g_settings.coord_host,
+            g_settings.coord_port, strerror(errno));
+    _exit(g_settings.fail_rc);
+  }
+  hello(0);
+  pthread_t th;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&th, &attr, checkpoint_thread, NULL) != 0)
+    fail("cannot start the checkpoint thread", NULL);
+  pthread_attr_destroy(&attr);
+  atexit(say_bye);
+}

@@ -1,0 +1,96 @@
+/* Internal interfaces of libdmtcp.so, the runtime preloaded into checkpointed processes. */
+#ifndef DMTCP_RUNTIME_H
+#define DMTCP_RUNTIME_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dmtcp/image_format.h"
+
+/* Callee-saved registers, stack pointer and resume address: enough to resume a
+ * thread at the point where it called ctx_save (context_<arch>.S). */
+struct ctx {
+  uint64_t regs[8];
+};
+int ctx_save(struct ctx *c) __attribute__((returns_twice));
+_Noreturn void ctx_restore(const struct ctx *c, int value);
+/* Raw clone of a thread that resumes ctx with value 1 (context_<arch>.S). */
+long clone_call(unsigned long flags, void *stack_top, void (*fn)(void *), void *arg, int *ctid);
+long clone_resume(unsigned long flags, void *stack, int *ptid, int *ctid, uint64_t tls,
+                  const struct ctx *c);
+
+#define MAX_THREADS 4096
+
+enum thread_state { T_FREE, T_SIGNALED, T_SUSPENDED, T_RESTORED };
+
+struct thread_slot {
+  pid_t tid;
+  int is_main;
+  _Atomic int state;
+  struct ctx ctx;
+  uint64_t fs_base;
+  void *robust_head;
+  size_t robust_len;
+  stack_t altstack;
+};
+
+/* Settings read from the environment at start (set by dmtcp_launch). */
+struct settings {
+  char coord_host[256];
+  int coord_port;
+  char ckptdir[1024];
+  char tmpdir[1024];
+  int ckpt_signal;
+  int gzip;
+  int quiet;
+  int interval;              /* -1: not given */
+  int fail_rc;
+};
+
+extern struct settings g_settings;
+extern struct thread_slot g_threads[MAX_THREADS];
+extern int g_nthreads;
+extern pid_t g_ckpt_tid;
+extern uint64_t g_ckpt_fs_base;
+extern _Atomic int g_release;
+extern char g_upid[96];
+extern char g_comp_id[96];
+extern char g_program[256];
+extern uint64_t g_generation;
+extern uint32_t g_num_members;
+extern size_t g_pthread_tid_offset;   /* offset of the tid in glibc's struct pthread */
+
+/* suspend.c */
+void suspend_install_handler(void);
+int suspend_all_threads(void);          /* 0 or -1 */
+void release_threads(void);
+void restore_user_threads(struct dmtcp_restore_info *info, const struct ctx *ckpt_ctx);
+
+/* image_write.c: writes path (a .part name). 0 or -1 with a reason in err. */
+int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t errlen);
+void image_register_private(void *addr, size_t len);
+
+/* procstate.c: what the kernel forgets at restart and the runtime must put back. */
+size_t procstate_save(void *buf, size_t cap);
+void procstate_restore(void);
+extern int g_coord_fd;
+
+/* wrappers.c */
+int real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void wrappers_record_program_action(int sig, const struct sigaction *act);
+extern struct sigaction g_program_ckpt_action;
+
+/* util.c: async-signal-safe helpers (no malloc, no stdio). */
+void rt_log(const char *msg1, const char *msg2);
+size_t rt_strlcpy(char *dst, const char *src, size_t n);
+pid_t rt_gettid(void);
+void futex_wait(_Atomic int *addr, int val);
+void futex_wake(_Atomic int *addr);
+void *rt_mmap(size_t len);
+void rt_munmap(void *p, size_t len);
+uint64_t rt_get_fs(void);
+
+#endif

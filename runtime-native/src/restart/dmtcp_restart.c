@@ -1,0 +1,483 @@
+/* dmtcp_restart [OPTIONS] image... | directory
+ *
+ * Restores each image in a process of its own (the first in this process).
+ * Everything that can fail is done before the point of no return: the image
+ * is validated, every region is decompressed into staging memory at addresses
+ * free both here and in the image, and every checksum is checked. Only then
+ * does the restorer (restorer.c) unmap this program and move the staged
+ * regions into place. Our own failures exit 99 (or $DMTCP_FAIL_RC). */
+#include <dirent.h>
+#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <sys/rseq.h>
+
+#include "common/coord_select.h"
+#include "restart/image_read.h"
+#include "restart/restorer.h"
+
+#define VERSION "0.1.0"
+#define PAGE 4096ull
+#define STAGING_BASE 0x600000000000ull
+
+static int g_fail_rc = 99;
+static int g_quiet;
+
+static _Noreturn void die(const char *file, const char *reason) {
+  if (file) fprintf(stderr, "dmtcp_restart: %s: %s\n", file, reason);
+  else fprintf(stderr, "dmtcp_restart: %s\n", reason);
+  exit(g_fail_rc);
+}
+
+static void usage(FILE *out) {
+  fputs(
+      "Usage: dmtcp_restart [OPTIONS] <ckpt1.dmtcp> [ckpt2.dmtcp...] | <directory>\n\n"
+      "Restart processes from a checkpoint image.\n\n"
+      "Connecting to the DMTCP Coordinator:\n"
+      "  -h, --coord-host HOSTNAME (environment variable DMTCP_COORD_HOST)\n"
+      "              Hostname where dmtcp_coordinator is run (default: localhost)\n"
+      "  -p, --coord-port PORT_NUM (environment variable DMTCP_COORD_PORT)\n"
+      "              Port where dmtcp_coordinator is run (default: 7779)\n"
+      "  --port-file FILENAME\n"
+      "              File to write listener port number.\n"
+      "  -j, --join-coordinator\n"
+      "              Join an existing coordinator, raise error if one doesn't already exist\n"
+      "  --new-coordinator\n"
+      "              Create a new coordinator at the given port. Fail if one already exists.\n"
+      "  --any-coordinator\n"
+      "              Join the coordinator on the port if there is one, else start one (default)\n"
+      "  -i, --interval SECONDS (environment variable DMTCP_CHECKPOINT_INTERVAL)\n"
+      "              Time in seconds between automatic checkpoints (0 = never)\n\n"
+      "Other options:\n"
+      "  --no-strict-checking (environment variable DMTCP_DISABLE_STRICT_CHECKING)\n"
+      "              Allow an image to be restarted by a user other than its owner\n"
+      "  --ckptdir (environment variable DMTCP_CHECKPOINT_DIR)\n"
+      "              Directory to store checkpoint images (default: the image's)\n"
+      "  --tmpdir PATH (environment variable DMTCP_TMPDIR)\n"
+      "              Directory to store temp files (default: $TMDPIR or /tmp)\n"
+      "  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
+      "  --debug-restart-pause (or set env. var. DMTCP_RESTART_PAUSE =1)\n"
+      "              Print the pid and wait for SIGCONT before the memory is replaced\n"
+      "  --help      Print this message and exit.\n"
+      "  --version   Print version information and exit.\n",
+      out);
+}
+
+static int parse_int(const char *s, const char *what, int min, int max) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || !*s || v < min || v > max) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "invalid %s: %s", what, s);
+    die(NULL, msg);
+  }
+  return (int)v;
+}
+
+/* ---- address space ------------------------------------------------------ */
+
+struct span { uint64_t start, end; char name[64]; };
+
+static int read_maps(struct span **out) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (!f) return -1;
+  int n = 0, cap = 256;
+  struct span *s = malloc((size_t)cap * sizeof *s);
+  char line[4096];
+  while (s && fgets(line, sizeof line, f)) {
+    if (n == cap) {
+      cap *= 2;
+      struct span *ns = realloc(s, (size_t)cap * sizeof *s);
+      if (!ns) break;
+      s = ns;
+    }
+    unsigned long a, b;
+    char name[4096] = "";
+    if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %4095s", &a, &b, name) < 2) continue;
+    s[n].start = a;
+    s[n].end = b;
+    snprintf(s[n].name, sizeof s[n].name, "%s", name);
+    n++;
+  }
+  fclose(f);
+  *out = s;
+  return n;
+}
+
+static int overlaps_image(const struct image *img, uint64_t a, uint64_t len) {
+  for (uint32_t i = 0; i < img->h->num_regions; i++)
+    if (a < img->regions[i].end && img->regions[i].start < a + len) return 1;
+  return 0;
+}
+
+/* Maps len bytes at an address free here and in the image. */
+static void *map_safe(const struct image *img, uint64_t *cursor, uint64_t len) {
+  for (int tries = 0; tries < 100000; tries++) {
+    uint64_t a = *cursor;
+    *cursor += (len + (1ull << 21)) & ~((1ull << 21) - 1);
+    if (a + len > 0x7f0000000000ull) break;
+    if (overlaps_image(img, a, len)) continue;
+    void *p = mmap((void *)a, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
+    if (p == (void *)a) return p;
+    if (p != MAP_FAILED) munmap(p, len);
+  }
+  return NULL;
+}
+
+/* ---- staging ------------------------------------------------------------ */
+
+struct stager {
+  const struct image *img;
+  struct chunk_ref *chunks;
+  long nchunks;
+  uint64_t *staging;           /* per region: staging address, or 0 */
+  pthread_mutex_t lock;
+  long next;
+  char err[512];
+};
+
+static void *stage_worker(void *arg) {
+  struct stager *s = arg;
+  void *scratch = mmap(NULL, DMTCP_CHUNK_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (scratch == MAP_FAILED) return (void *)1;
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    long i = s->err[0] ? s->nchunks : s->next++;
+    pthread_mutex_unlock(&s->lock);
+    if (i >= s->nchunks) break;
+    const struct chunk_ref *c = &s->chunks[i];
+    const struct dmtcp_region *r = &s->img->regions[c->region];
+    char *dest = (char *)(uintptr_t)(s->staging[c->region] + (c->addr - r->start));
+    char err[256];
+    if (chunk_decode(c, dest, scratch, err, sizeof err) != 0) {
+      pthread_mutex_lock(&s->lock);
+      if (!s->err[0]) snprintf(s->err, sizeof s->err, "%s", err);
+      pthread_mutex_unlock(&s->lock);
+      break;
+    }
+  }
+  munmap(scratch, DMTCP_CHUNK_PAGES * PAGE);
+  return NULL;
+}
+
+/* ---- restore ------------------------------------------------------------ */
+
+static uint64_t kernel_start_brk(void) {
+  FILE *f = fopen("/proc/self/stat", "r");
+  if (!f) return 0;
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  /* field 47 is start_brk; p points at the end of field 2 */
+  int field = 2;
+  for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+    if (++field == 47) return strtoull(tok, NULL, 10);
+  }
+  return 0;
+}
+
+static int special_index(const char *name) {
+  if (!strcmp(name, "[vvar]")) return 0;
+  if (!strcmp(name, "[vvar_vclock]")) return 1;
+  if (!strcmp(name, "[vdso]")) return 2;
+  return -1;
+}
+
+/* Never returns: the process becomes the image. */
+static _Noreturn void restore(const struct image *img, const struct dmtcp_restore_info *proto_info,
+                              int pause_level) {
+  const struct dmtcp_image_header *h = img->h;
+  const char *file = img->path;
+  struct span *live;
+  int nlive = read_maps(&live);
+  if (nlive <= 0) die(file, "cannot read /proc/self/maps");
+
+  /* The live vdso/vvar must match the image's in size, or the restored
+   * program's calls into the vdso would land in the wrong place. */
+  uint64_t special_live[3][2] = {{0}}, special_img[3][2] = {{0}};
+  for (int i = 0; i < nlive; i++) {
+    int k = special_index(live[i].name);
+    if (k >= 0) { special_live[k][0] = live[i].start; special_live[k][1] = live[i].end - live[i].start; }
+  }
+  for (uint32_t i = 0; i < h->num_regions; i++) {
+    int k = special_index(img->regions[i].path);
+    if (k >= 0) { special_img[k][0] = img->regions[i].start; special_img[k][1] = img->regions[i].end - img->regions[i].start; }
+  }
+  for (int k = 0; k < 3; k++) {
+    if (special_live[k][1] != special_img[k][1]) {
+      static const char *names[] = {"[vvar]", "[vvar_vclock]", "[vdso]"};
+      char msg[256];
+      snprintf(msg, sizeof msg, "the kernel's %s differs from the image's (%llu vs %llu bytes): restart on a host with the same kernel",
+               names[k], (unsigned long long)special_live[k][1], (unsigned long long)special_img[k][1]);
+      die(file, msg);
+    }
+  }
+
+  /* Staging: decompress and verify everything before anything is replaced. */
+  uint64_t cursor = STAGING_BASE;
+  struct stager st;
+  memset(&st, 0, sizeof st);
+  st.img = img;
+  st.staging = calloc(h->num_regions, sizeof *st.staging);
+  char err[512];
+  st.nchunks = image_chunks(img, &st.chunks, err, sizeof err);
+  if (st.nchunks < 0 || !st.staging) die(file, st.staging ? err : "out of memory");
+  for (uint32_t i = 0; i < h->num_regions; i++) {
+    const struct dmtcp_region *r = &img->regions[i];
+    if (!(r->flags & DMTCP_RF_HAS_DATA)) continue;
+    void *p = map_safe(img, &cursor, r->end - r->start);
+    if (!p) die(file, "no free address range to stage the image");
+    st.staging[i] = (uint64_t)(uintptr_t)p;
+  }
+  pthread_mutex_init(&st.lock, NULL);
+  pthread_t th;
+  int have_thread = pthread_create(&th, NULL, stage_worker, &st) == 0;
+  stage_worker(&st);
+  if (have_thread) pthread_join(th, NULL);
+  if (st.err[0]) die(file, st.err);
+
+  /* The restorer area: code, stack, plan and hand-off info. */
+  size_t code_len = (size_t)(__stop_dmtcp_restorer - __start_dmtcp_restorer);
+  size_t plan_len = sizeof(struct rs_plan) + h->num_regions * sizeof(struct rs_move);
+  size_t stack_len = 256 * 1024;
+  size_t code_pages = (code_len + PAGE - 1) & ~(PAGE - 1);
+  size_t area_len = code_pages + stack_len + ((plan_len + sizeof(struct dmtcp_restore_info) + PAGE) & ~(PAGE - 1));
+  char *area = map_safe(img, &cursor, area_len);
+  if (!area) die(file, "no free address range for the restorer");
+  memcpy(area, __start_dmtcp_restorer, code_len);
+  if (mprotect(area, code_pages, PROT_READ | PROT_EXEC) != 0) die(file, "cannot make the restorer executable");
+  char *stack_top = area + code_pages + stack_len;
+  struct rs_plan *plan = (struct rs_plan *)stack_top;
+  struct dmtcp_restore_info *info = (struct dmtcp_restore_info *)((char *)plan + plan_len);
+  memcpy(info, proto_info, sizeof *info);
+  info->restorer_area = (uint64_t)(uintptr_t)area;
+  info->restorer_area_len = area_len;
+
+  plan->entry = h->restore_entry;
+  plan->fs_base = h->restore_fs_base;
+  plan->info = (uint64_t)(uintptr_t)info;
+  plan->start_brk = kernel_start_brk();
+  plan->saved_brk = h->saved_brk;
+  plan->fail_rc = (uint32_t)g_fail_rc;
+  for (int k = 0; k < 3; k++) {
+    if (!special_live[k][1]) continue;
+    struct rs_move *m = &plan->special[plan->n_special++];
+    m->from = special_live[k][0];
+    m->to = special_img[k][0];
+    m->len = special_live[k][1];
+  }
+  /* Unmap everything of ours but the restorer area, the staging and the vdso/vvar. */
+  nlive = read_maps(&live);
+  for (int i = 0; i < nlive; i++) {
+    uint64_t a = live[i].start, b = live[i].end;
+    if (special_index(live[i].name) >= 0 || !strcmp(live[i].name, "[vsyscall]")) continue;
+    if (a >= (uint64_t)(uintptr_t)area && b <= (uint64_t)(uintptr_t)area + area_len) continue;
+    int staged = 0;
+    for (uint32_t r = 0; r < h->num_regions && !staged; r++)
+      staged = st.staging[r] && a >= st.staging[r] &&
+               b <= st.staging[r] + (img->regions[r].end - img->regions[r].start);
+    if (staged) continue;
+    if (plan->n_unmap == sizeof plan->unmap / sizeof plan->unmap[0]) die(file, "too many mappings to unmap");
+    plan->unmap[plan->n_unmap].start = a;
+    plan->unmap[plan->n_unmap].len = b - a;
+    plan->n_unmap++;
+  }
+  for (uint32_t i = 0; i < h->num_regions; i++) {
+    const struct dmtcp_region *r = &img->regions[i];
+    if (r->kind == DMTCP_REGION_VDSO || r->kind == DMTCP_REGION_VVAR) continue;
+    struct rs_move *m = &plan->moves[plan->n_moves++];
+    m->to = r->start;
+    m->len = r->end - r->start;
+    m->prot = r->prot;
+    if (st.staging[i]) m->from = st.staging[i];
+    else m->flags = RS_FRESH;
+  }
+
+  if (pause_level) {
+    fprintf(stderr, "dmtcp_restart: pid %d paused before replacing its memory (DMTCP_RESTART_PAUSE); attach a debugger, then send SIGCONT\n",
+            (int)getpid());
+    raise(SIGSTOP);
+  }
+  /* Point of no return. Descriptors other than 0, 1, 2 are closed (the image
+   * is already staged); every signal is blocked. */
+  fflush(NULL);
+  struct rlimit rl;
+  int maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+  for (int fd = 3; fd < maxfd; fd++) close(fd);
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  /* glibc registered an rseq area in our TLS, which the restorer unmaps: the
+   * kernel would then fault writing to it on the way back from a syscall. */
+  if (__rseq_size > 0) /* registered with the original 32-byte ABI size */
+    syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, 32, 1, 0x53053053);
+  void (*entry)(struct rs_plan *) = (void (*)(struct rs_plan *))(void *)(area + ((const char *)(void *)restorer_main - __start_dmtcp_restorer));
+  __asm__ volatile("movq %0, %%rsp\n\t"
+                   "movq %1, %%rdi\n\t"
+                   "callq *%2\n\t"
+                   "hlt"
+                   :
+                   : "r"(((uintptr_t)stack_top - 64) & ~(uintptr_t)15), "r"(plan), "r"(entry)
+                   : "memory");
+  __builtin_unreachable();
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static int add_image(char ***list, int *n, const char *path) {
+  char *abs = realpath(path, NULL);
+  *list = realloc(*list, (size_t)(*n + 1) * sizeof **list);
+  (*list)[(*n)++] = abs ? abs : strdup(path);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *rc = getenv("DMTCP_FAIL_RC");
+  if (rc && *rc) g_fail_rc = atoi(rc);
+  struct coord_target t;
+  memset(&t, 0, sizeof t);
+  const char *hv = getenv("DMTCP_COORD_HOST");
+  if (!hv || !*hv) hv = getenv("DMTCP_HOST");
+  snprintf(t.host, sizeof t.host, "%s", hv && *hv ? hv : "localhost");
+  t.port = -1;
+  const char *pv = getenv("DMTCP_COORD_PORT");
+  if (!pv || !*pv) pv = getenv("DMTCP_PORT");
+  if (pv && *pv) t.port = parse_int(pv, "DMTCP_COORD_PORT", 0, 65535);
+  t.mode = COORD_ANY;
+  t.interval = -1;
+  const char *iv = getenv("DMTCP_CHECKPOINT_INTERVAL");
+  if (iv && *iv) t.interval = parse_int(iv, "DMTCP_CHECKPOINT_INTERVAL", 0, INT_MAX);
+  const char *sc = getenv("DMTCP_DISABLE_STRICT_CHECKING");
+  int strict = !(sc && *sc && strcmp(sc, "0") != 0);
+  const char *ckptdir = getenv("DMTCP_CHECKPOINT_DIR"), *tmpdir = getenv("DMTCP_TMPDIR");
+  const char *pz = getenv("DMTCP_RESTART_PAUSE");
+  int pause_level = pz && *pz ? atoi(pz) : 0;
+  const char *qv = getenv("DMTCP_QUIET");
+  g_quiet = qv && *qv ? atoi(qv) : 0;
+
+  enum { O_PORTFILE = 256, O_NEW, O_ANY, O_NOSTRICT, O_CKPTDIR, O_TMP, O_PAUSE, O_HELP, O_VERSION };
+  static const struct option opts[] = {
+      {"coord-host", required_argument, 0, 'h'}, {"coord-port", required_argument, 0, 'p'},
+      {"port", required_argument, 0, 'p'},        {"port-file", required_argument, 0, O_PORTFILE},
+      {"join-coordinator", no_argument, 0, 'j'},  {"join", no_argument, 0, 'j'},
+      {"new-coordinator", no_argument, 0, O_NEW}, {"any-coordinator", no_argument, 0, O_ANY},
+      {"interval", required_argument, 0, 'i'},    {"no-strict-checking", no_argument, 0, O_NOSTRICT},
+      {"ckptdir", required_argument, 0, O_CKPTDIR}, {"tmpdir", required_argument, 0, O_TMP},
+      {"quiet", no_argument, 0, 'q'},             {"debug-restart-pause", no_argument, 0, O_PAUSE},
+      {"help", no_argument, 0, O_HELP},           {"version", no_argument, 0, O_VERSION},
+      {0, 0, 0, 0}};
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "h:p:ji:q", opts, NULL)) != -1) {
+    switch (c) {
+      case 'h': snprintf(t.host, sizeof t.host, "%s", optarg); break;
+      case 'p': t.port = parse_int(optarg, "port", 0, 65535); break;
+      case O_PORTFILE: t.port_file = optarg; break;
+      case 'j': t.mode = COORD_JOIN; break;
+      case O_NEW: t.mode = COORD_NEW; break;
+      case O_ANY: t.mode = COORD_ANY; break;
+      case 'i': t.interval = parse_int(optarg, "interval", 0, INT_MAX); break;
+      case O_NOSTRICT: strict = 0; break;
+      case O_CKPTDIR: ckptdir = optarg; break;
+      case O_TMP: tmpdir = optarg; break;
+      case 'q': g_quiet++; break;
+      case O_PAUSE: pause_level = 1; break;
+      case O_HELP: usage(stdout); return 0;
+      case O_VERSION: printf("dmtcp_restart (dmtcp) " VERSION "\n"); return 0;
+      default:
+        fprintf(stderr, "dmtcp_restart: unknown or incomplete option: %s\n", argv[optind - 1]);
+        usage(stderr);
+        return g_fail_rc;
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return g_fail_rc;
+  }
+  char **paths = NULL;
+  int npaths = 0;
+  for (int i = optind; i < argc; i++) {
+    struct stat sb;
+    if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+      char pattern[PATH_MAX];
+      snprintf(pattern, sizeof pattern, "%s/ckpt_*.dmtcp", argv[i]);
+      glob_t g;
+      if (glob(pattern, 0, NULL, &g) != 0) die(argv[i], "no ckpt_*.dmtcp images in this directory");
+      for (size_t k = 0; k < g.gl_pathc; k++) add_image(&paths, &npaths, g.gl_pathv[k]);
+      globfree(&g);
+    } else {
+      add_image(&paths, &npaths, argv[i]);
+    }
+  }
+  struct image *imgs = calloc((size_t)npaths, sizeof *imgs);
+  for (int i = 0; i < npaths; i++) {
+    char err[512];
+    if (image_open(&imgs[i], paths[i], strict, err, sizeof err) != 0) die(paths[i], err);
+  }
+  for (int i = 1; i < npaths; i++) {
+    if (strcmp(imgs[i].h->comp_id, imgs[0].h->comp_id) != 0 || imgs[i].h->generation != imgs[0].h->generation) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "computation %s generation %llu, but %s is of computation %s generation %llu",
+               imgs[i].h->comp_id, (unsigned long long)imgs[i].h->generation, paths[0], imgs[0].h->comp_id,
+               (unsigned long long)imgs[0].h->generation);
+      die(paths[i], msg);
+    }
+  }
+  char absdir[PATH_MAX] = "";
+  if (ckptdir && *ckptdir && !realpath(ckptdir, absdir)) die(ckptdir, strerror(errno));
+  t.ckptdir = absdir[0] ? absdir : NULL;
+  t.tmpdir = tmpdir;
+  t.quiet = g_quiet;
+  char err[512];
+  if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) die(NULL, err);
+
+  struct dmtcp_restore_info info;
+  memset(&info, 0, sizeof info);
+  info.magic = DMTCP_RESTORE_INFO_MAGIC;
+  info.version = 1;
+  info.coord_port = (uint32_t)t.port;
+  snprintf(info.coord_host, sizeof info.coord_host, "%s", t.host);
+  info.interval = t.interval >= 0 ? (uint32_t)t.interval : UINT32_MAX;
+  info.flags = (g_quiet ? DMTCP_RI_QUIET : 0) | (strict ? 0 : DMTCP_RI_NO_STRICT);
+  info.restart_pause = (uint32_t)pause_level;
+  info.stdin_fd = 0;
+  info.stdout_fd = 1;
+  info.stderr_fd = 2;
+  snprintf(info.ckptdir, sizeof info.ckptdir, "%s", absdir);
+  snprintf(info.tmpdir, sizeof info.tmpdir, "%s", tmpdir ? tmpdir : "");
+
+  /* One process per image; this one takes the first, in the foreground. */
+  int mine = 0;
+  for (int i = 1; i < npaths; i++) {
+    pid_t pid = fork();
+    if (pid < 0) die(paths[i], "cannot fork a process for this image");
+    if (pid == 0) {
+      mine = i;
+      break;
+    }
+  }
+  for (int i = 0; i < npaths; i++)
+    if (i != mine) image_close(&imgs[i]);
+  snprintf(info.image_path, sizeof info.image_path, "%s", paths[mine]);
+  restore(&imgs[mine], &info, pause_level);
+}

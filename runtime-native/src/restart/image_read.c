@@ -1,0 +1,207 @@
+/* Validation of checkpoint images: every field is checked before it is used,
+ * so a truncated, corrupted or foreign image is refused with a reason. */
+#define XXH_INLINE_ALL
+#include "image_read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#define PAGE 4096u
+#define USER_TOP 0x800000000000ull
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static uint32_t this_arch(void) {
+#if defined(__x86_64__)
+  return DMTCP_ARCH_X86_64;
+#elif defined(__aarch64__)
+  return DMTCP_ARCH_AARCH64;
+#else
+  return 0;
+#endif
+}
+
+static const char *arch_name(uint32_t a) {
+  return a == DMTCP_ARCH_X86_64 ? "x86_64" : a == DMTCP_ARCH_AARCH64 ? "aarch64" : "unknown";
+}
+
+const char *region_kind_name(uint32_t kind) {
+  static const char *names[] = {"anon", "file", "shared-anon", "shared-file", "heap", "stack", "vdso", "vvar"};
+  return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+static int within(uint64_t off, uint64_t len, uint64_t size) {
+  return off <= size && len <= size - off;
+}
+
+int image_open(struct image *img, const char *path, int strict, char *err, size_t errlen) {
+  memset(img, 0, sizeof *img);
+  img->path = path;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(err, errlen, "cannot open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail(err, errlen, "not a regular file");
+  }
+  if ((uint64_t)st.st_size < DMTCP_IMAGE_HEADER_SIZE) {
+    close(fd);
+    return fail(err, errlen, "truncated: %lld bytes, not even a header", (long long)st.st_size);
+  }
+  void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (m == MAP_FAILED) return fail(err, errlen, "cannot map: %s", strerror(errno));
+  img->map = m;
+  img->size = (size_t)st.st_size;
+  const struct dmtcp_image_header *h = m;
+  img->h = h;
+  if (memcmp(h->magic, DMTCP_IMAGE_MAGIC, 8) != 0) return fail(err, errlen, "not a checkpoint image (bad magic)");
+  if (h->version != DMTCP_IMAGE_VERSION)
+    return fail(err, errlen, "image format version %u, this dmtcp_restart reads version %u", h->version, DMTCP_IMAGE_VERSION);
+  if (h->arch != this_arch())
+    return fail(err, errlen, "image is for %s, this machine is %s", arch_name(h->arch), arch_name(this_arch()));
+  struct dmtcp_image_header copy;
+  memcpy(&copy, h, sizeof copy);
+  copy.header_checksum = 0;
+  if (XXH64(&copy, sizeof copy, 0) != h->header_checksum) return fail(err, errlen, "corrupted header (checksum mismatch)");
+  if (h->file_size != img->size)
+    return fail(err, errlen, "truncated or extended: %zu bytes, the header says %llu", img->size, (unsigned long long)h->file_size);
+  if (strict && h->uid != getuid())
+    return fail(err, errlen, "image belongs to uid %u, not to you (uid %u); use --no-strict-checking to restart it anyway", h->uid, (unsigned)getuid());
+  if (h->header_size != DMTCP_IMAGE_HEADER_SIZE || h->page_size != PAGE || h->num_regions == 0 ||
+      h->num_regions > 1000000 || h->num_threads == 0 || h->num_threads > 100000 ||
+      !within(h->region_table_offset, (uint64_t)h->num_regions * sizeof(struct dmtcp_region), img->size) ||
+      !within(h->thread_table_offset, (uint64_t)h->num_threads * sizeof(struct dmtcp_thread), img->size) ||
+      !within(h->state_offset, h->state_len, img->size) || h->data_offset > img->size)
+    return fail(err, errlen, "corrupted header (tables out of range)");
+  img->regions = (const void *)(img->map + h->region_table_offset);
+  img->threads = (const void *)(img->map + h->thread_table_offset);
+  XXH64_state_t t;
+  XXH64_reset(&t, 0);
+  XXH64_update(&t, img->regions, (size_t)h->num_regions * sizeof(struct dmtcp_region));
+  XXH64_update(&t, img->threads, (size_t)h->num_threads * sizeof(struct dmtcp_thread));
+  XXH64_update(&t, img->map + h->state_offset, h->state_len);
+  if (XXH64_digest(&t) != h->tables_checksum) return fail(err, errlen, "corrupted region or thread table (checksum mismatch)");
+  uint64_t prev_end = 0;
+  int has_main = 0;
+  for (uint32_t i = 0; i < h->num_regions; i++) {
+    const struct dmtcp_region *r = &img->regions[i];
+    if (r->start >= r->end || r->start % PAGE || r->end % PAGE || r->end > USER_TOP || r->start < prev_end)
+      return fail(err, errlen, "corrupted region table (region %u: %llx-%llx)", i, (unsigned long long)r->start, (unsigned long long)r->end);
+    prev_end = r->end;
+    uint64_t chunks = (r->end - r->start + (uint64_t)DMTCP_CHUNK_PAGES * PAGE - 1) / ((uint64_t)DMTCP_CHUNK_PAGES * PAGE);
+    if ((r->flags & DMTCP_RF_HAS_DATA) ? (r->num_chunks != chunks || !within(r->data_offset, r->data_len, img->size) ||
+                                          r->data_offset < h->data_offset)
+                                       : r->num_chunks != 0)
+      return fail(err, errlen, "corrupted region table (region %u data)", i);
+  }
+  for (uint32_t i = 0; i < h->num_threads; i++) has_main |= img->threads[i].is_main == 1;
+  if (!has_main) return fail(err, errlen, "corrupted thread table (no main thread)");
+  return 0;
+}
+
+void image_close(struct image *img) {
+  if (img->map) munmap((void *)img->map, img->size);
+  img->map = NULL;
+}
+
+static unsigned popcount_pages(const struct dmtcp_chunk_header *c) {
+  unsigned n = 0;
+  for (unsigned i = 0; i < DMTCP_CHUNK_PAGES / 64; i++) n += (unsigned)__builtin_popcountll(c->zero_bitmap[i]);
+  return n;
+}
+
+long image_chunks(const struct image *img, struct chunk_ref **out, char *err, size_t errlen) {
+  size_t total = 0;
+  for (uint32_t i = 0; i < img->h->num_regions; i++) total += img->regions[i].num_chunks;
+  struct chunk_ref *refs = calloc(total ? total : 1, sizeof *refs);
+  if (!refs) return fail(err, errlen, "out of memory");
+  size_t k = 0;
+  for (uint32_t i = 0; i < img->h->num_regions; i++) {
+    const struct dmtcp_region *r = &img->regions[i];
+    if (!(r->flags & DMTCP_RF_HAS_DATA)) continue;
+    uint64_t off = r->data_offset, end = r->data_offset + r->data_len, addr = r->start;
+    XXH64_state_t sum;
+    XXH64_reset(&sum, 0);
+    for (uint32_t c = 0; c < r->num_chunks; c++) {
+      if (!within(off, sizeof(struct dmtcp_chunk_header), end)) {
+        free(refs);
+        return fail(err, errlen, "truncated data of region %u", i);
+      }
+      const struct dmtcp_chunk_header *ch = (const void *)(img->map + off);
+      uint64_t want_pages = (r->end - addr) / PAGE;
+      if (want_pages > DMTCP_CHUNK_PAGES) want_pages = DMTCP_CHUNK_PAGES;
+      int bad_bits = 0;
+      for (uint32_t p = ch->npages; p < DMTCP_CHUNK_PAGES && !bad_bits; p++)
+        bad_bits = (ch->zero_bitmap[p / 64] >> (p % 64)) & 1;
+      if (ch->magic != DMTCP_CHUNK_MAGIC || ch->npages != want_pages || bad_bits ||
+          ch->raw_len != (ch->npages - popcount_pages(ch)) * PAGE ||
+          (ch->codec == DMTCP_CODEC_NONE ? ch->stored_len != ch->raw_len : ch->codec != DMTCP_CODEC_ZSTD) ||
+          !within(off + sizeof *ch, ch->stored_len, end)) {
+        free(refs);
+        return fail(err, errlen, "corrupted chunk %u of region %u (at byte %llu)", c, i, (unsigned long long)off);
+      }
+      refs[k].hdr = ch;
+      refs[k].stored = img->map + off + sizeof *ch;
+      refs[k].addr = addr;
+      refs[k].region = i;
+      k++;
+      XXH64_update(&sum, &ch->checksum, sizeof ch->checksum);
+      off += sizeof *ch + ch->stored_len;
+      addr += (uint64_t)ch->npages * PAGE;
+    }
+    if (off != end || XXH64_digest(&sum) != r->checksum) {
+      free(refs);
+      return fail(err, errlen, "corrupted data of region %u (checksum mismatch)", i);
+    }
+  }
+  *out = refs;
+  return (long)k;
+}
+
+int chunk_decode(const struct chunk_ref *c, void *dest, void *scratch, char *err, size_t errlen) {
+  const struct dmtcp_chunk_header *h = c->hdr;
+  if (h->raw_len == 0) goto check;
+  int sparse = h->raw_len != h->npages * PAGE;
+  char *raw = sparse ? scratch : dest;
+  if (h->codec == DMTCP_CODEC_NONE) {
+    if (sparse) raw = (char *)c->stored;  /* read in place, scatter below */
+    else memcpy(raw, c->stored, h->raw_len);
+  } else {
+    size_t got = ZSTD_decompress(raw, h->raw_len, c->stored, h->stored_len);
+    if (ZSTD_isError(got) || got != h->raw_len)
+      return fail(err, errlen, "corrupted data at %llx (cannot decompress)", (unsigned long long)c->addr);
+  }
+check:;
+  struct dmtcp_chunk_header copy;
+  memcpy(&copy, h, sizeof copy);
+  copy.checksum = 0;
+  uint64_t seed = XXH64(&copy, sizeof copy, 0);
+  const char *data = h->raw_len == 0 ? "" : (h->raw_len != h->npages * PAGE ? (h->codec == DMTCP_CODEC_NONE ? (const char *)c->stored : scratch) : dest);
+  if (XXH64(data, h->raw_len, seed) != h->checksum)
+    return fail(err, errlen, "corrupted data at %llx (checksum mismatch)", (unsigned long long)c->addr);
+  if (h->raw_len && h->raw_len != h->npages * PAGE && dest) {
+    const char *src = data;
+    for (uint32_t p = 0; p < h->npages; p++) {
+      if ((h->zero_bitmap[p / 64] >> (p % 64)) & 1) continue;
+      memcpy((char *)dest + (size_t)p * PAGE, src, PAGE);
+      src += PAGE;
+    }
+  }
+  return 0;
+}

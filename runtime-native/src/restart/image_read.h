@@ -1,0 +1,41 @@
+/* Reading and validating checkpoint images (include/dmtcp/image_format.h).
+ * Nothing of an image is trusted before image_open has checked it. */
+#ifndef DMTCP_IMAGE_READ_H
+#define DMTCP_IMAGE_READ_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmtcp/image_format.h"
+
+struct image {
+  const char *path;
+  const unsigned char *map;   /* the whole file, read-only */
+  size_t size;
+  const struct dmtcp_image_header *h;
+  const struct dmtcp_region *regions;
+  const struct dmtcp_thread *threads;
+};
+
+/* Opens and validates header, tables and region table. strict: refuse an
+ * image of another user. Returns 0, or -1 with the reason in err. */
+int image_open(struct image *img, const char *path, int strict, char *err, size_t errlen);
+void image_close(struct image *img);
+
+/* One chunk of a region: where it is in the file and which pages it covers. */
+struct chunk_ref {
+  const struct dmtcp_chunk_header *hdr;
+  const unsigned char *stored;
+  uint64_t addr;              /* address of its first page in the process */
+  uint32_t region;
+};
+
+/* Lists every chunk of every region, checking the chunk headers and the
+ * region checksums. *out is malloc'ed. Returns the count, or -1 with err. */
+long image_chunks(const struct image *img, struct chunk_ref **out, char *err, size_t errlen);
+
+/* Decodes a chunk into dest (npages pages, already zero), verifying its
+ * checksum. scratch: DMTCP_CHUNK_PAGES pages. Returns 0 or -1 with err. */
+int chunk_decode(const struct chunk_ref *c, void *dest, void *scratch, char *err, size_t errlen);
+
+const char *region_kind_name(uint32_t kind);
+#endif

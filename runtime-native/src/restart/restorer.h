@@ -1,0 +1,33 @@
+/* The plan the restorer carries out after dmtcp_restart has staged an image.
+ * Shared by dmtcp_restart.c (which fills it) and restorer.c (which runs it
+ * with no libc, from a copy of its code in the restorer area). */
+#ifndef DMTCP_RESTORER_H
+#define DMTCP_RESTORER_H
+#include <stdint.h>
+
+#define RS_FRESH 0x1u     /* no staged data: map fresh anonymous memory */
+#define RS_GROWSDOWN 0x2u
+
+struct rs_range { uint64_t start, len; };
+
+struct rs_move {
+  uint64_t from, to, len;  /* from: staging (or the live vdso/vvar); unused for RS_FRESH */
+  uint32_t prot, flags;
+};
+
+struct rs_plan {
+  uint64_t entry;          /* restore_entry in the image */
+  uint64_t fs_base;        /* thread pointer to install */
+  uint64_t info;           /* struct dmtcp_restore_info * (in the restorer area) */
+  uint64_t start_brk;      /* the kernel's start of brk for this process */
+  uint64_t saved_brk;      /* the image's program break */
+  uint32_t n_unmap, n_special, n_moves, fail_rc;
+  struct rs_range unmap[1024];
+  struct rs_move special[8];  /* live [vvar]/[vvar_vclock]/[vdso] to the image's addresses */
+  struct rs_move moves[];     /* every region of the image, in address order */
+};
+
+/* The entry of the restorer code, and the bounds of the code to copy. */
+void restorer_main(struct rs_plan *plan);
+extern const char __start_dmtcp_restorer[], __stop_dmtcp_restorer[];
+#endif

@@ -1,0 +1,147 @@
+/* Validation of images: a well-formed synthetic image is accepted and
+ * decodes to what was written; each kind of damage is refused with a reason
+ * that names it. */
+#define XXH_INLINE_ALL
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "check.h"
+#include "restart/image_read.h"
+
+#define PAGE 4096
+
+static unsigned char image[1 << 20];
+static size_t image_len;
+static char pages[3 * PAGE];
+
+static void seal_header(struct dmtcp_image_header *h) {
+  h->header_checksum = 0;
+  h->header_checksum = XXH64(h, sizeof *h, 0);
+}
+
+/* One anonymous region of 3 pages (the middle one zero), zstd-compressed. */
+static void build(void) {
+  memset(image, 0, sizeof image);
+  for (int i = 0; i < PAGE; i++) {
+    pages[i] = (char)('a' + i % 26);
+    pages[2 * PAGE + i] = (char)('A' + i % 7);
+  }
+  struct dmtcp_image_header *h = (void *)image;
+  memcpy(h->magic, DMTCP_IMAGE_MAGIC, 8);
+  h->version = DMTCP_IMAGE_VERSION;
+  h->header_size = DMTCP_IMAGE_HEADER_SIZE;
+  h->arch = DMTCP_ARCH_X86_64;
+  h->page_size = PAGE;
+  h->uid = (uint32_t)getuid();
+  h->num_regions = 1;
+  h->num_threads = 1;
+  h->region_table_offset = DMTCP_IMAGE_HEADER_SIZE;
+  h->thread_table_offset = h->region_table_offset + sizeof(struct dmtcp_region);
+  h->state_offset = h->thread_table_offset + sizeof(struct dmtcp_thread);
+  h->state_len = 16;
+  h->data_offset = 8192;
+  struct dmtcp_region *r = (void *)(image + h->region_table_offset);
+  r->start = 0x100000000ull;
+  r->end = r->start + 3 * PAGE;
+  r->prot = PROT_READ | PROT_WRITE;
+  r->flags = DMTCP_RF_HAS_DATA;
+  r->num_chunks = 1;
+  r->data_offset = h->data_offset;
+  struct dmtcp_thread *t = (void *)(image + h->thread_table_offset);
+  t->is_main = 1;
+  memset(image + h->state_offset, 7, 16);
+
+  struct dmtcp_chunk_header *c = (void *)(image + h->data_offset);
+  c->magic = DMTCP_CHUNK_MAGIC;
+  c->npages = 3;
+  c->zero_bitmap[0] = 1u << 1;
+  c->raw_len = 2 * PAGE;
+  char raw[2 * PAGE];
+  memcpy(raw, pages, PAGE);
+  memcpy(raw + PAGE, pages + 2 * PAGE, PAGE);
+  size_t z = ZSTD_compress(image + h->data_offset + sizeof *c, 2 * PAGE + 512, raw, sizeof raw, 1);
+  c->codec = DMTCP_CODEC_ZSTD;
+  c->stored_len = (uint32_t)z;
+  c->checksum = 0;
+  c->checksum = XXH64(raw, sizeof raw, XXH64(c, sizeof *c, 0));
+  r->data_len = sizeof *c + z;
+  r->checksum = XXH64(&c->checksum, sizeof c->checksum, 0);
+  image_len = h->data_offset + r->data_len;
+  h->file_size = image_len;
+  XXH64_state_t s;
+  XXH64_reset(&s, 0);
+  XXH64_update(&s, r, sizeof *r);
+  XXH64_update(&s, t, sizeof *t);
+  XXH64_update(&s, image + h->state_offset, 16);
+  h->tables_checksum = XXH64_digest(&s);
+  seal_header(h);
+}
+
+static const char *path = "/tmp/dmtcp-test-image.dmtcp";
+
+static void save(size_t len) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  CHECK(fd >= 0 && write(fd, image, len) == (ssize_t)len);
+  close(fd);
+}
+
+/* Opens, lists and decodes the saved image; returns the first error or "". */
+static const char *validate(int strict) {
+  static char err[512];
+  struct image img;
+  err[0] = '\0';
+  if (image_open(&img, path, strict, err, sizeof err) == 0) {
+    struct chunk_ref *chunks = NULL;
+    long n = image_chunks(&img, &chunks, err, sizeof err);
+    static char dest[3 * PAGE], scratch[DMTCP_CHUNK_PAGES * PAGE];
+    memset(dest, 0, sizeof dest);
+    for (long i = 0; i < n; i++)
+      if (chunk_decode(&chunks[i], dest, scratch, err, sizeof err) != 0) break;
+    if (n >= 0 && !err[0] && memcmp(dest, pages, sizeof dest) != 0) strcpy(err, "decoded pages differ");
+    free(chunks);
+  }
+  image_close(&img);
+  return err;
+}
+
+static void expect(const char *what, int strict, const char *needle) {
+  const char *err = validate(strict);
+  if (!strstr(err, needle)) {
+    fprintf(stderr, "%s: expected an error containing '%s', got '%s'\n", what, needle, err);
+    check_failures++;
+  }
+}
+
+int main(void) {
+  struct dmtcp_image_header *h = (void *)image;
+  build(); save(image_len);
+  CHECK(strcmp(validate(1), "") == 0);
+
+  build(); image[200] ^= 1; save(image_len);
+  expect("header bit flip", 1, "corrupted header");
+  build(); save(image_len - 10);
+  expect("truncation", 1, "truncated");
+  build(); save(1000);
+  expect("no header", 1, "truncated");
+  build(); image[0] = 'X'; save(image_len);
+  expect("magic", 1, "bad magic");
+  build(); h->version = 2; seal_header(h); save(image_len);
+  expect("version", 1, "version 2");
+  build(); h->arch = DMTCP_ARCH_AARCH64; seal_header(h); save(image_len);
+  expect("architecture", 1, "image is for aarch64");
+  build(); h->uid = (uint32_t)getuid() + 1; seal_header(h); save(image_len);
+  expect("other user", 1, "belongs to uid");
+  CHECK(strcmp(validate(0), "") == 0); /* --no-strict-checking */
+  build(); image[DMTCP_IMAGE_HEADER_SIZE + 3] ^= 0x40; save(image_len);
+  expect("region table", 1, "region or thread table");
+  build(); image[h->data_offset + sizeof(struct dmtcp_chunk_header) + 5] ^= 0x10; save(image_len);
+  expect("chunk data", 1, "corrupted data");
+  build(); ((struct dmtcp_chunk_header *)(image + h->data_offset))->zero_bitmap[0] ^= 1; save(image_len);
+  expect("zero bitmap", 1, "corrupted chunk");
+  unlink(path);
+  CHECK_DONE("test_image_read");
+}
