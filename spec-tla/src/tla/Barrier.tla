@@ -1,0 +1,504 @@
+------------------------------- MODULE Barrier -------------------------------
+(***************************************************************************)
+(* The coordinator's checkpoint barrier and restart protocol of            *)
+(* docs/protocol.md (wire protocol v1), abstracted:                         *)
+(*                                                                          *)
+(*  * a message ADVANCE state=S is the coordinator setting cstate to S;    *)
+(*    each member then takes its own Step at its own time (interleaving    *)
+(*    stands for message delay), and REACHED is that Step recording S in  *)
+(*    rep[p], the coordinator's view of the member;                        *)
+(*  * a crash is instantaneous, but the coordinator learns of it only      *)
+(*    later (Notice = the socket closing), so it may still count a         *)
+(*    REACHED the member sent before dying;                                 *)
+(*  * the disk holds per process (per upid) the final image and the .part  *)
+(*    file, each as the generation written into it (0 = no file), and the  *)
+(*    restart script (the last committed generation and its members);     *)
+(*    the disk survives crashes of processes and of the coordinator.       *)
+(*                                                                          *)
+(* Ghost variables (att, attMembers, written, patt, committedAtts,          *)
+(* abortedAtts, rjoined) exist only to state the invariants: each          *)
+(* checkpoint attempt gets its own id because a generation number can be   *)
+(* reused after a restart (a restarted computation counts on from the      *)
+(* generation it was restarted from, so an aborted G+1 may come again).    *)
+(*                                                                          *)
+(* Bug selects a deliberately broken variant, used to prove that TLC       *)
+(* catches the violation ("none" is the real protocol).                    *)
+(***************************************************************************)
+EXTENDS Naturals, FiniteSets
+
+CONSTANTS
+    Procs,            \* upids that may ever exist
+    MaxAttempts,      \* bound on checkpoint generations started
+    MaxCrashes,       \* bound on process crashes (a BYE counts as one)
+    MaxCoordCrashes,  \* bound on coordinator crashes
+    MaxRestarts,      \* bound on restarts from disk (dmtcp_restart)
+    MaxWriteErrors,   \* bound on images that cannot be written (disk full, ...)
+    Bug               \* "none" or the name of a broken variant
+
+Bugs == {"none",
+         "early_commit",         \* commit when one member (not all) has its image
+         "commit_without_dead",  \* a member dying before the commit does not abort
+         "release_early",        \* release a restart before all N members are back
+         "delete_part_on_loss",  \* drop the .part when the coordinator is lost
+         "no_finish_commit",     \* reconnecting processes are not told to finish a commit
+         "commit_after_abort",   \* REACHED CHECKPOINTED still counted after ABORT
+         "ignore_disconnect",    \* a disconnect during the barrier goes unnoticed
+         "ignore_write_error"}   \* REACHED CHECKPOINTED error=... counted as success
+ASSUME Bug \in Bugs
+ASSUME MaxAttempts \in Nat /\ MaxCrashes \in Nat
+ASSUME MaxCoordCrashes \in Nat /\ MaxRestarts \in Nat /\ MaxWriteErrors \in Nat
+
+Attempts == 1..MaxAttempts
+
+\* States of a process (pst) and of the coordinator's view of it (rep).
+CkptStates    == {"SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED", "REFILLED"}
+\* RS_REFILLED is REFILLED of the restart barrier (named apart so that a
+\* process knows which barrier it is in, as the runtime does).
+RestartStates == {"RESTARTING", "NS_PUBLISHED", "NS_RESOLVED", "RS_REFILLED"}
+ProcStates    == {"FRESH", "DEAD", "WAIT", "RUNNING"} \cup CkptStates \cup RestartStates
+Phases        == {"IDLE", "CKPT", "ABORT", "RESTART", "DOWN"}
+
+\* The barrier sequences: the state a member must be in to take the next one.
+CkptPrev(s) ==
+    CASE s = "SUSPENDED"          -> "RUNNING"
+      [] s = "FD_LEADER_ELECTION" -> "SUSPENDED"
+      [] s = "DRAINED"            -> "FD_LEADER_ELECTION"
+      [] s = "CHECKPOINTED"       -> "DRAINED"
+      [] s = "REFILLED"           -> "CHECKPOINTED"
+      [] s = "RUNNING"            -> "REFILLED"
+CkptNext(s) ==
+    CASE s = "SUSPENDED"          -> "FD_LEADER_ELECTION"
+      [] s = "FD_LEADER_ELECTION" -> "DRAINED"
+      [] s = "DRAINED"            -> "CHECKPOINTED"
+      [] s = "REFILLED"           -> "RUNNING"
+RestartPrev(s) ==
+    CASE s = "NS_PUBLISHED" -> "RESTARTING"
+      [] s = "NS_RESOLVED"  -> "NS_PUBLISHED"
+      [] s = "RS_REFILLED"  -> "NS_RESOLVED"
+      [] s = "RUNNING"      -> "RS_REFILLED"
+RestartNext(s) ==
+    CASE s = "NS_PUBLISHED" -> "NS_RESOLVED"
+      [] s = "NS_RESOLVED"  -> "RS_REFILLED"
+      [] s = "RS_REFILLED"  -> "RUNNING"
+
+VARIABLES
+    \* processes
+    pst,        \* pst[p]: the process's own state
+    linked,     \* linked[p]: p holds an open connection to the coordinator
+    \* disk (survives every crash)
+    final,      \* final[p]: generation in ckpt_<prog>_<p>.dmtcp, 0 = none
+    part,       \* part[p]:  generation in its .part file, 0 = none
+    script,     \* restart script: [gen, members] of the last committed generation
+    \* coordinator (lost when it crashes)
+    cphase,     \* IDLE | CKPT | ABORT | RESTART | DOWN (crashed)
+    cstate,     \* the barrier state last sent with ADVANCE
+    gen,        \* last generation started
+    gmembers,   \* live members of the current generation / restart
+    conn,       \* processes it believes connected (members and waiters)
+    waiting,    \* processes told WELCOME state=WAIT
+    rep,        \* rep[p]: last state p REACHED (as the coordinator knows it)
+    rnum,       \* num_members of the restart being assembled
+    \* ghosts and bounds
+    att,            \* checkpoint attempts started so far
+    attMembers,     \* attMembers[a]: members of attempt a when it started
+    written,        \* <<a, p>>: p has written (fsync'ed) its image in attempt a
+    patt,           \* patt[p]: attempt of the last barrier step p took
+    committedAtts,  \* attempts that reached the commit point
+    abortedAtts,    \* attempts that were aborted (or lost with the coordinator)
+    rjoined,        \* upids that joined the restart being assembled
+    crashes, ccrashes, restarts, werrors
+
+procVars  == <<pst, linked>>
+diskVars  == <<final, part, script>>
+coordVars == <<cphase, cstate, gen, gmembers, conn, waiting, rep, rnum>>
+ghostVars == <<att, attMembers, written, patt, committedAtts, abortedAtts, rjoined,
+               crashes, ccrashes, restarts, werrors>>
+vars == <<procVars, diskVars, coordVars, ghostVars>>
+
+Alive(p)  == pst[p] \notin {"FRESH", "DEAD"}
+CoordUp   == cphase # "DOWN"
+Busy      == cphase \in {"CKPT", "ABORT", "RESTART"}
+\* Past the commit point of the current generation.
+Committed == cphase = "CKPT" /\ cstate \in {"REFILLED", "RUNNING"}
+HasImage(p, g) == final[p] = g \/ part[p] = g
+AllReached == \A p \in gmembers : rep[p] = cstate
+
+TypeOK ==
+    /\ pst \in [Procs -> ProcStates]
+    /\ linked \in [Procs -> BOOLEAN]
+    /\ final \in [Procs -> Nat] /\ part \in [Procs -> Nat]
+    /\ script \in [gen : Nat, members : SUBSET Procs]
+    /\ cphase \in Phases
+    /\ cstate \in ProcStates \cup {"NONE"}
+    /\ gen \in Nat /\ rnum \in Nat
+    /\ gmembers \subseteq conn /\ waiting \subseteq conn /\ conn \subseteq Procs
+    /\ gmembers \cap waiting = {}
+    \* CKPT_ERROR: REACHED state=CHECKPOINTED error=... (the image could not be written)
+    /\ rep \in [Procs -> ProcStates \cup {"NONE", "CKPT_ERROR"}]
+    /\ att \in 0..MaxAttempts
+    /\ attMembers \in [Attempts -> SUBSET Procs]
+    /\ written \subseteq Attempts \X Procs
+    /\ patt \in [Procs -> 0..MaxAttempts]
+    /\ committedAtts \subseteq Attempts /\ abortedAtts \subseteq Attempts
+    /\ rjoined \subseteq Procs
+    /\ crashes \in 0..MaxCrashes /\ ccrashes \in 0..MaxCoordCrashes
+    /\ restarts \in 0..MaxRestarts /\ werrors \in 0..MaxWriteErrors
+
+Init ==
+    /\ pst = [p \in Procs |-> "FRESH"]
+    /\ linked = [p \in Procs |-> FALSE]
+    /\ final = [p \in Procs |-> 0] /\ part = [p \in Procs |-> 0]
+    /\ script = [gen |-> 0, members |-> {}]
+    /\ cphase = "IDLE" /\ cstate = "NONE" /\ gen = 0
+    /\ gmembers = {} /\ conn = {} /\ waiting = {}
+    /\ rep = [p \in Procs |-> "NONE"] /\ rnum = 0
+    /\ att = 0 /\ attMembers = [a \in Attempts |-> {}] /\ written = {}
+    /\ patt = [p \in Procs |-> 0]
+    /\ committedAtts = {} /\ abortedAtts = {} /\ rjoined = {}
+    /\ crashes = 0 /\ ccrashes = 0 /\ restarts = 0 /\ werrors = 0
+
+-----------------------------------------------------------------------------
+(* Environment: launches, reconnections, crashes, coordinator crashes.     *)
+
+\* A process that lost the coordinator between the commit point and
+\* ADVANCE state=REFILLED still holds the committed image as its .part file.
+\* The new coordinator knows the committed generation and its members from
+\* disk and tells such a process, in its WELCOME, to finish the commit
+\* (rename the .part) -- otherwise its next checkpoint would overwrite the
+\* only copy of a committed image (TLC finds this with Bug = "no_finish_commit").
+FinishCommit(p) ==
+    /\ Bug # "no_finish_commit"
+    /\ p \in script.members
+    /\ part[p] = script.gen
+    /\ script.gen > 0
+
+\* HELLO restart=0 from a new process (dmtcp_launch, fork) or from a process
+\* reconnecting after the coordinator was restarted. During a checkpoint or
+\* a restart it gets WELCOME state=WAIT and runs no user code until released.
+Join(p) ==
+    /\ CoordUp
+    /\ \/ pst[p] = "FRESH"
+       \/ pst[p] = "RUNNING" /\ ~linked[p]
+    /\ linked' = [linked EXCEPT ![p] = TRUE]
+    /\ conn' = conn \cup {p}
+    /\ IF Busy
+         THEN /\ pst' = [pst EXCEPT ![p] = "WAIT"]
+              /\ rep' = [rep EXCEPT ![p] = "WAIT"]
+              /\ waiting' = waiting \cup {p}
+         ELSE /\ pst' = [pst EXCEPT ![p] = "RUNNING"]
+              /\ rep' = [rep EXCEPT ![p] = "RUNNING"]
+              /\ UNCHANGED waiting
+    /\ IF FinishCommit(p)
+         THEN /\ final' = [final EXCEPT ![p] = part[p]]
+              /\ part' = [part EXCEPT ![p] = 0]
+         ELSE UNCHANGED <<final, part>>
+    /\ UNCHANGED <<script, cphase, cstate, gen, gmembers, rnum, ghostVars>>
+
+\* A process dies in any state (kill -9, crash, or a normal exit with BYE).
+\* Its files stay on disk; the coordinator learns of it later (Notice).
+Crash(p) ==
+    /\ Alive(p)
+    /\ crashes < MaxCrashes
+    /\ pst' = [pst EXCEPT ![p] = "DEAD"]
+    /\ linked' = [linked EXCEPT ![p] = FALSE]
+    /\ crashes' = crashes + 1
+    /\ UNCHANGED <<diskVars, coordVars, att, attMembers, written, patt,
+                   committedAtts, abortedAtts, rjoined, ccrashes, restarts, werrors>>
+
+\* The coordinator process dies: every connection closes and all its memory
+\* is gone; the disk (images, restart script) survives. A generation in
+\* progress and not committed is lost, i.e. aborted.
+CoordCrash ==
+    /\ CoordUp
+    /\ ccrashes < MaxCoordCrashes
+    /\ cphase' = "DOWN" /\ cstate' = "NONE" /\ gen' = 0
+    /\ gmembers' = {} /\ conn' = {} /\ waiting' = {}
+    /\ rep' = [p \in Procs |-> "NONE"] /\ rnum' = 0
+    /\ linked' = [p \in Procs |-> FALSE]
+    /\ abortedAtts' = IF cphase = "CKPT" /\ ~Committed
+                        THEN abortedAtts \cup {att} ELSE abortedAtts
+    /\ rjoined' = {}
+    /\ ccrashes' = ccrashes + 1
+    /\ UNCHANGED <<pst, diskVars, att, attMembers, written, patt, committedAtts,
+                   crashes, restarts, werrors>>
+
+\* A new coordinator starts; it knows only what is on disk.
+CoordRestart ==
+    /\ cphase = "DOWN"
+    /\ cphase' = "IDLE"
+    /\ gen' = script.gen
+    /\ UNCHANGED <<procVars, diskVars, cstate, gmembers, conn, waiting, rep, rnum,
+                   ghostVars>>
+
+\* A process notices that its coordinator is gone. A checkpoint it was in
+\* is over for it: it resumes, keeping a .part file it wrote (it cannot know
+\* whether the generation was committed; if it was, that file is the image
+\* of the committed generation). A restart it was in fails: it exits, so a
+\* partial computation never runs.
+LoseCoord(p) ==
+    /\ ~linked[p]
+    /\ pst[p] \in CkptStates \cup RestartStates \cup {"WAIT"}
+    /\ pst' = [pst EXCEPT ![p] = IF pst[p] \in RestartStates THEN "DEAD" ELSE "RUNNING"]
+    /\ part' = IF Bug = "delete_part_on_loss" /\ pst[p] = "CHECKPOINTED"
+                 THEN [part EXCEPT ![p] = 0] ELSE part
+    /\ UNCHANGED <<linked, final, script, coordVars, ghostVars>>
+
+\* dmtcp_restart of one image of the last committed generation: the process
+\* comes back with its upid and sends HELLO restart=1 generation=G
+\* num_members=N. A coordinator without members opens a restart of G; one
+\* that is assembling that restart adds it; any other refuses (no change).
+RestartLaunch(p) ==
+    /\ CoordUp
+    /\ pst[p] = "DEAD"
+    /\ p \notin conn
+    /\ script.gen > 0
+    /\ p \in script.members
+    /\ final[p] = script.gen
+    /\ \/ /\ cphase = "IDLE" /\ conn = {} /\ restarts < MaxRestarts
+          /\ cphase' = "RESTART" /\ cstate' = "RESTARTING"
+          /\ gmembers' = {p} /\ rjoined' = {p}
+          /\ rnum' = Cardinality(script.members)
+          /\ gen' = script.gen
+          /\ restarts' = restarts + 1
+       \/ /\ cphase = "RESTART" /\ cstate = "RESTARTING"
+          /\ gmembers' = gmembers \cup {p} /\ rjoined' = rjoined \cup {p}
+          /\ UNCHANGED <<cphase, cstate, rnum, gen, restarts>>
+    /\ pst' = [pst EXCEPT ![p] = "RESTARTING"]
+    /\ rep' = [rep EXCEPT ![p] = "RESTARTING"]
+    /\ linked' = [linked EXCEPT ![p] = TRUE]
+    /\ conn' = conn \cup {p}
+    /\ UNCHANGED <<diskVars, waiting, att, attMembers, written, patt,
+                   committedAtts, abortedAtts, crashes, ccrashes, werrors>>
+
+-----------------------------------------------------------------------------
+(* Coordinator.                                                             *)
+
+\* Release everyone told WAIT (ADVANCE state=RUNNING) and go idle.
+Finish ==
+    /\ cphase' = "IDLE" /\ cstate' = "NONE" /\ gmembers' = {} /\ waiting' = {}
+    /\ pst' = [q \in Procs |-> IF q \in waiting /\ linked[q] THEN "RUNNING" ELSE pst[q]]
+    /\ rep' = [q \in Procs |-> IF q \in waiting THEN "RUNNING" ELSE rep[q]]
+
+\* A checkpoint request (dmtcp_command -c, the interval timer, CKPT_REQUEST):
+\* honoured only when idle, with at least one member, all RUNNING.
+StartCkpt ==
+    /\ cphase = "IDLE"
+    /\ conn # {}
+    /\ \A p \in conn : rep[p] = "RUNNING"
+    /\ att < MaxAttempts
+    /\ cphase' = "CKPT" /\ cstate' = "SUSPENDED"
+    /\ gen' = gen + 1
+    /\ gmembers' = conn
+    /\ att' = att + 1
+    /\ attMembers' = [attMembers EXCEPT ![att + 1] = conn]
+    /\ UNCHANGED <<procVars, diskVars, conn, waiting, rep, rnum, written, patt,
+                   committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors>>
+
+\* Every member reached cstate: ADVANCE to the next state.
+Advance ==
+    /\ \/ cphase = "CKPT" /\ cstate \in {"SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "REFILLED"}
+          /\ cstate' = CkptNext(cstate)
+       \/ cphase = "RESTART" /\ cstate \in {"NS_PUBLISHED", "NS_RESOLVED", "RS_REFILLED"}
+          /\ cstate' = RestartNext(cstate)
+    /\ AllReached
+    /\ UNCHANGED <<procVars, diskVars, cphase, gen, gmembers, conn, waiting, rep, rnum,
+                   ghostVars>>
+
+\* The commit point: every member has written its image. The restart script
+\* (generation and image list) is written BEFORE ADVANCE state=REFILLED.
+CommitReady ==
+    IF Bug = "early_commit"
+      THEN \E p \in gmembers : rep[p] = "CHECKPOINTED"
+      ELSE AllReached
+Commit ==
+    /\ \/ cphase = "CKPT"
+       \/ cphase = "ABORT" /\ Bug = "commit_after_abort"
+    /\ cstate = "CHECKPOINTED"
+    /\ CommitReady
+    /\ script' = [gen |-> gen, members |-> gmembers]
+    /\ cstate' = "REFILLED"
+    /\ committedAtts' = committedAtts \cup {att}
+    /\ UNCHANGED <<procVars, final, part, cphase, gen, gmembers, conn, waiting, rep, rnum,
+                   att, attMembers, written, patt, abortedAtts, rjoined,
+                   crashes, ccrashes, restarts, werrors>>
+
+\* A member could not write its image: abort G as if it had died, but it
+\* stays connected and gets the ABORT too.
+AbortOnError ==
+    /\ cphase = "CKPT" /\ ~Committed
+    /\ \E p \in gmembers : rep[p] = "CKPT_ERROR"
+    /\ cphase' = "ABORT"
+    /\ abortedAtts' = abortedAtts \cup {att}
+    /\ UNCHANGED <<procVars, diskVars, cstate, gen, gmembers, conn, waiting, rep, rnum,
+                   att, attMembers, written, patt, committedAtts, rjoined,
+                   crashes, ccrashes, restarts, werrors>>
+
+\* Every member is back to RUNNING after the commit, or after an abort.
+EndCkpt ==
+    /\ \/ cphase = "CKPT" /\ cstate = "RUNNING" /\ AllReached
+       \/ cphase = "ABORT" /\ \A p \in gmembers : rep[p] = "RUNNING"
+    /\ Finish
+    /\ UNCHANGED <<linked, diskVars, gen, conn, rnum, ghostVars>>
+
+\* The N-th member of the restart has arrived: start the restart barrier.
+ReleaseReady ==
+    IF Bug = "release_early" THEN gmembers # {} ELSE Cardinality(gmembers) = rnum
+ReleaseRestart ==
+    /\ cphase = "RESTART" /\ cstate = "RESTARTING"
+    /\ ReleaseReady
+    /\ cstate' = "NS_PUBLISHED"
+    /\ UNCHANGED <<procVars, diskVars, cphase, gen, gmembers, conn, waiting, rep, rnum,
+                   ghostVars>>
+
+EndRestart ==
+    /\ cphase = "RESTART" /\ cstate = "RUNNING" /\ AllReached
+    /\ Finish
+    /\ UNCHANGED <<linked, diskVars, gen, conn, rnum, ghostVars>>
+
+\* The coordinator sees p's connection close (crash or BYE).
+\*  * member of a generation not yet committed: ABORT the generation;
+\*  * member after the commit point: the commit stands, go on without it;
+\*  * member of a restart (assembling or running): the restart fails, KILL
+\*    every other process (a partial computation is never released).
+Notice(p) ==
+    /\ CoordUp
+    /\ p \in conn
+    /\ ~linked[p]
+    /\ Bug = "ignore_disconnect" => ~(cphase = "CKPT" /\ p \in gmembers)
+    /\ IF cphase = "RESTART" /\ p \in gmembers
+         THEN \* KILL to everyone connected; the coordinator forgets them.
+              /\ pst' = [q \in Procs |-> IF q \in conn THEN "DEAD" ELSE pst[q]]
+              /\ linked' = [q \in Procs |-> IF q \in conn THEN FALSE ELSE linked[q]]
+              /\ cphase' = "IDLE" /\ cstate' = "NONE"
+              /\ gmembers' = {} /\ conn' = {} /\ waiting' = {}
+              /\ rjoined' = {}
+              /\ UNCHANGED abortedAtts
+         ELSE /\ conn' = conn \ {p}
+              /\ waiting' = waiting \ {p}
+              /\ gmembers' = gmembers \ {p}
+              /\ IF cphase = "CKPT" /\ ~Committed /\ p \in gmembers /\ Bug # "commit_without_dead"
+                   THEN /\ cphase' = "ABORT"   \* ABORT generation=G to the others
+                        /\ abortedAtts' = abortedAtts \cup {att}
+                   ELSE UNCHANGED <<cphase, abortedAtts>>
+              /\ UNCHANGED <<procVars, cstate, rjoined>>
+    /\ UNCHANGED <<diskVars, gen, rep, rnum, att, attMembers, written, patt,
+                   committedAtts, crashes, ccrashes, restarts, werrors>>
+
+-----------------------------------------------------------------------------
+(* Members.                                                                 *)
+
+\* A member receives ADVANCE state=cstate, does the work and sends REACHED.
+\*  CHECKPOINTED: write the image to the .part file and fsync it;
+\*  REFILLED:     the commit is known; rename .part over the final image.
+Step(p) ==
+    /\ linked[p]
+    /\ p \in gmembers
+    /\ \/ cphase = "CKPT" /\ cstate # "NONE" /\ pst[p] = CkptPrev(cstate)
+       \/ cphase = "RESTART" /\ cstate \in {"NS_PUBLISHED", "NS_RESOLVED", "RS_REFILLED", "RUNNING"}
+          /\ pst[p] = RestartPrev(cstate)
+    /\ pst' = [pst EXCEPT ![p] = cstate]
+    /\ rep' = [rep EXCEPT ![p] = cstate]
+    /\ IF cphase = "CKPT" /\ cstate = "CHECKPOINTED"
+         THEN /\ part' = [part EXCEPT ![p] = gen]
+              /\ written' = written \cup {<<att, p>>}
+              /\ UNCHANGED final
+         ELSE IF cphase = "CKPT" /\ cstate = "REFILLED"
+         THEN /\ final' = [final EXCEPT ![p] = part[p]]
+              /\ part' = [part EXCEPT ![p] = 0]
+              /\ UNCHANGED written
+         ELSE UNCHANGED <<final, part, written>>
+    /\ patt' = [patt EXCEPT ![p] = IF cphase = "CKPT" THEN att ELSE patt[p]]
+    /\ UNCHANGED <<linked, script, cphase, cstate, gen, gmembers, conn, waiting, rnum,
+                   att, attMembers, committedAtts, abortedAtts, rjoined,
+                   crashes, ccrashes, restarts, werrors>>
+
+\* The image cannot be written (disk full, permission, ...): the member
+\* removes what it wrote and sends REACHED state=CHECKPOINTED error=...
+WriteFails(p) ==
+    /\ linked[p]
+    /\ p \in gmembers
+    /\ cphase = "CKPT" /\ cstate = "CHECKPOINTED" /\ pst[p] = "DRAINED"
+    /\ werrors < MaxWriteErrors
+    /\ pst' = [pst EXCEPT ![p] = "CHECKPOINTED"]
+    /\ rep' = [rep EXCEPT ![p] = IF Bug = "ignore_write_error" THEN "CHECKPOINTED" ELSE "CKPT_ERROR"]
+    /\ patt' = [patt EXCEPT ![p] = att]
+    /\ werrors' = werrors + 1
+    /\ UNCHANGED <<linked, diskVars, cphase, cstate, gen, gmembers, conn, waiting, rnum,
+                   att, attMembers, written, committedAtts, abortedAtts, rjoined,
+                   crashes, ccrashes, restarts>>
+
+\* A member receives ABORT generation=G: delete its .part, refill, resume,
+\* REACHED state=RUNNING.
+AbortLocal(p) ==
+    /\ linked[p]
+    /\ cphase = "ABORT"
+    /\ p \in gmembers
+    /\ pst[p] \in {"SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED"}
+    /\ pst' = [pst EXCEPT ![p] = "RUNNING"]
+    /\ rep' = [rep EXCEPT ![p] = "RUNNING"]
+    /\ part' = IF part[p] = gen THEN [part EXCEPT ![p] = 0] ELSE part
+    /\ UNCHANGED <<linked, final, script, cphase, cstate, gen, gmembers, conn, waiting,
+                   rnum, ghostVars>>
+
+-----------------------------------------------------------------------------
+Next ==
+    \/ StartCkpt \/ Advance \/ Commit \/ AbortOnError \/ EndCkpt
+    \/ ReleaseRestart \/ EndRestart
+    \/ CoordCrash \/ CoordRestart
+    \/ \E p \in Procs :
+         \/ Join(p) \/ Crash(p) \/ Notice(p) \/ LoseCoord(p) \/ RestartLaunch(p)
+         \/ Step(p) \/ WriteFails(p) \/ AbortLocal(p)
+
+\* Members and the coordinator keep working; the environment (requests,
+\* launches, crashes, restarts) is not obliged to do anything.
+Fairness ==
+    /\ WF_vars(Advance) /\ WF_vars(Commit) /\ WF_vars(AbortOnError) /\ WF_vars(EndCkpt)
+    /\ WF_vars(ReleaseRestart) /\ WF_vars(EndRestart)
+    /\ \A p \in Procs : WF_vars(Step(p)) /\ WF_vars(AbortLocal(p))
+                       /\ WF_vars(Notice(p)) /\ WF_vars(LoseCoord(p))
+
+Spec == Init /\ [][Next]_vars /\ Fairness
+
+-----------------------------------------------------------------------------
+(* Invariants.                                                              *)
+
+\* No member resumes from a generation (gets ADVANCE state=REFILLED, its
+\* permission to rename and go on) before every member of that generation
+\* has written its image.
+NoResumeBeforeAllImages ==
+    \A p \in Procs :
+        pst[p] = "REFILLED" => \A q \in attMembers[patt[p]] : <<patt[p], q>> \in written
+
+\* The committed generation on disk (the one the restart script names) has
+\* exactly one image per member: its final file or its .part, never neither
+\* nor both.
+CommittedImagesComplete ==
+    script.gen > 0 =>
+        \A q \in script.members : HasImage(q, script.gen) /\ ~(final[q] = script.gen /\ part[q] = script.gen)
+
+\* An aborted generation is never committed.
+AbortedNeverCommitted == committedAtts \cap abortedAtts = {}
+
+\* A restart is released (leaves RESTARTING) only when every member of the
+\* generation is back.
+RestartReleasedOnlyWhenAllBack ==
+    (cphase = "RESTART" /\ cstate # "RESTARTING") => rjoined = script.members
+
+\* A process that joined during a generation is not a member of it and runs
+\* no user code until released.
+JoinersWait == \A p \in Procs : pst[p] = "WAIT" => p \notin gmembers
+
+-----------------------------------------------------------------------------
+(* Liveness (checked under Fairness).                                       *)
+
+\* A requested (started) checkpoint completes (commits) or aborts.
+CkptCompletesOrAborts ==
+    \A a \in Attempts :
+        (a <= att /\ a \notin committedAtts \cup abortedAtts)
+            ~> (a \in committedAtts \cup abortedAtts)
+
+\* ... and the computation gets back to idle (members RUNNING again), unless
+\* the coordinator itself dies.
+BarrierEnds == (cphase \in {"CKPT", "ABORT"}) ~> (cphase \in {"IDLE", "DOWN"})
+
+=============================================================================
