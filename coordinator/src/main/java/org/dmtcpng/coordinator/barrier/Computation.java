@@ -1,0 +1,421 @@
+package org.dmtcpng.coordinator.barrier;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.dmtcpng.coordinator.protocol.Frame;
+import org.dmtcpng.coordinator.protocol.MessageType;
+
+/**
+ * The barrier protocol of docs/protocol.md (sections 3.4 and 3.5) as a plain state machine, the
+ * same one spec-tla/Barrier.tla models. It is not thread-safe by design: the server calls it from
+ * its single event-loop thread only. Every decision is made here; sending and writing files are
+ * left to {@link Effects}.
+ */
+public final class Computation {
+  public static final List<String> CHECKPOINT_STATES = List.of(
+      "SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED", "REFILLED", "RUNNING");
+  public static final List<String> RESTART_STATES = List.of(
+      "NS_PUBLISHED", "NS_RESOLVED", "REFILLED", "RUNNING");
+
+  private enum Phase { IDLE, CHECKPOINT, ABORTING, RESTART_GATHER, RESTART }
+
+  private final Effects fx;
+  private final Supplier<String> newCompId;
+  private final Map<Long, Member> members = new LinkedHashMap<>();
+  private final Map<String, String> names = new HashMap<>();
+  private String compId = "";
+  private long generation;
+  private long lastCommitted;
+  private int interval;
+
+  private Phase phase = Phase.IDLE;
+  private List<String> sequence = List.of();
+  private int step;
+  private final Set<Long> participants = new HashSet<>();
+  private final Set<Long> reached = new HashSet<>();
+  private final Map<Long, CommittedGeneration.Image> images = new LinkedHashMap<>();
+  private boolean committed;
+  private boolean killAfter;
+  private final List<Consumer<Outcome>> onEnd = new ArrayList<>();
+  private long restartGeneration;
+  private int restartExpected;
+
+  public Computation(Effects fx, Supplier<String> newCompId, int interval) {
+    this.fx = fx;
+    this.newCompId = newCompId;
+    this.interval = interval;
+  }
+
+  // ---- joining and leaving ------------------------------------------------------------------
+
+  /**
+   * A HELLO on connection id. Sends the WELCOME or REFUSED itself (before any ADVANCE the join
+   * may trigger) and returns whether the process was accepted.
+   */
+  public boolean hello(long id, Frame hello) {
+    Frame reply = answerHello(id, hello);
+    fx.send(id, reply);
+    if (reply.type() == MessageType.WELCOME && pendingRestartStart) {
+      pendingRestartStart = false;
+      startBarrier(Phase.RESTART, RESTART_STATES, restartGeneration);
+    }
+    return reply.type() == MessageType.WELCOME;
+  }
+
+  private boolean pendingRestartStart;
+
+  private Frame answerHello(long id, Frame hello) {
+    String upid = hello.require("upid");
+    boolean restart = "1".equals(hello.get("restart"));
+    for (Member m : members.values()) {
+      if (m.upid.equals(upid)) {
+        return refused("process " + upid + " is already connected");
+      }
+    }
+    Member m = new Member(id, upid, hello.get("host", "?"), hello.get("program", "?"),
+        hello.getLong("vpid", 0), hello.getLong("real_pid", 0), restart);
+    long requestedInterval = hello.getLong("interval", -1);
+    return restart ? helloRestart(m, hello) : helloLaunch(m, hello, requestedInterval);
+  }
+
+  private Frame helloLaunch(Member m, Frame hello, long requestedInterval) {
+    String comp = hello.get("comp_id", "");
+    if (!comp.isEmpty() && !compId.isEmpty() && !comp.equals(compId) && !members.isEmpty()) {
+      return refused("computation " + comp + " is not the one this coordinator serves (" + compId + ")");
+    }
+    if (compId.isEmpty()) {
+      compId = comp.isEmpty() ? newCompId.get() : comp;
+    }
+    if (requestedInterval >= 0) {
+      interval = (int) requestedInterval;
+    }
+    members.put(m.id, m);
+    boolean wait = phase != Phase.IDLE;
+    m.waiting = wait;
+    fx.log("process " + m.upid + " (" + m.program + ", pid " + m.realPid + " on " + m.host
+        + ") joined" + (wait ? " during a barrier: it waits" : ""));
+    if (!wait) {
+      fx.idle();
+    }
+    return welcome(wait ? "WAIT" : "RUNNING");
+  }
+
+  private Frame helloRestart(Member m, Frame hello) {
+    String comp = hello.require("comp_id");
+    long gen = hello.getLong("generation", -1);
+    long expected = hello.getLong("num_members", -1);
+    if (gen < 1 || expected < 1) {
+      return refused("a restart HELLO needs generation and num_members");
+    }
+    if (phase == Phase.RESTART_GATHER) {
+      if (!comp.equals(compId) || gen != restartGeneration || expected != restartExpected) {
+        return refused("restart of " + comp + " generation " + gen + " with " + expected
+            + " members does not match the restart in progress (" + compId + " generation "
+            + restartGeneration + ", " + restartExpected + " members)");
+      }
+    } else if (phase == Phase.IDLE && members.isEmpty()) {
+      phase = Phase.RESTART_GATHER;
+      compId = comp;
+      restartGeneration = gen;
+      restartExpected = (int) expected;
+      names.clear();
+      fx.log("restart of " + comp + " generation " + gen + ": waiting for " + expected + " processes");
+    } else {
+      return refused("computation " + compId + " is " + (phase == Phase.IDLE ? "running" : "busy")
+          + "; restart into a coordinator of its own");
+    }
+    members.put(m.id, m);
+    m.waiting = true;
+    generation = Math.max(generation, gen);
+    Frame welcome = welcome("WAIT");
+    if (members.size() == restartExpected) {
+      for (Member each : members.values()) {
+        each.waiting = false;
+      }
+      pendingRestartStart = true;
+    }
+    return welcome;
+  }
+
+  public void disconnected(long id) {
+    Member gone = members.remove(id);
+    if (gone == null) {
+      return;
+    }
+    fx.log("process " + gone.upid + " (" + gone.program + ") left");
+    switch (phase) {
+      case CHECKPOINT -> {
+        if (participants.remove(id)) {
+          if (!committed) {
+            abort("process " + gone.upid + " left during the checkpoint");
+          } else {
+            images.remove(id);
+            maybeStepComplete();
+          }
+        }
+      }
+      case ABORTING -> {
+        participants.remove(id);
+        maybeAbortDone();
+      }
+      case RESTART_GATHER, RESTART -> {
+        fx.log("restart of generation " + restartGeneration + " failed: process " + gone.upid
+            + " is missing; the others are killed");
+        for (Member m : members.values()) {
+          fx.send(m.id, Frame.of(MessageType.KILL));
+        }
+        participants.clear();
+        phase = Phase.IDLE;
+      }
+      case IDLE -> { }
+    }
+    if (members.isEmpty()) {
+      names.clear();
+      compId = "";
+      fx.empty();
+    }
+  }
+
+  // ---- the barrier --------------------------------------------------------------------------
+
+  /** dmtcp_command -c/-bc/-kc, the interval timer and CKPT_REQUEST all come here. */
+  public Outcome requestCheckpoint(boolean killAfterwards, Consumer<Outcome> whenDone) {
+    if (phase != Phase.IDLE) {
+      return Outcome.BUSY;
+    }
+    if (members.isEmpty()) {
+      return Outcome.NO_PEERS;
+    }
+    killAfter = killAfterwards;
+    if (whenDone != null) {
+      onEnd.add(whenDone);
+    }
+    startBarrier(Phase.CHECKPOINT, CHECKPOINT_STATES, ++generation);
+    return null;
+  }
+
+  private void startBarrier(Phase kind, List<String> states, long gen) {
+    phase = kind;
+    sequence = states;
+    step = 0;
+    committed = false;
+    images.clear();
+    participants.clear();
+    for (Member m : members.values()) {
+      if (!m.waiting) {
+        participants.add(m.id);
+      }
+    }
+    if (kind == Phase.CHECKPOINT) {
+      fx.log("checkpoint generation " + gen + " of " + participants.size() + " processes");
+    }
+    advance();
+  }
+
+  private long currentGeneration() {
+    return phase == Phase.RESTART ? restartGeneration : generation;
+  }
+
+  private void advance() {
+    reached.clear();
+    String state = sequence.get(step);
+    for (long id : participants) {
+      Member m = members.get(id);
+      Frame f = Frame.of(MessageType.ADVANCE).with("state", state)
+          .with("generation", currentGeneration());
+      if (state.equals("CHECKPOINTED")) {
+        f.with("num_members", participants.size());
+      }
+      fx.send(id, f);
+      if (m != null) {
+        m.state = "->" + state;
+      }
+    }
+  }
+
+  public void reached(long id, Frame f) {
+    Member m = members.get(id);
+    if (m == null) {
+      return;
+    }
+    String state = f.get("state", "");
+    long gen = f.getLong("generation", -1);
+    if (phase == Phase.ABORTING) {
+      if (state.equals("RUNNING") && participants.contains(id)) {
+        m.state = "RUNNING";
+        reached.add(id);
+        maybeAbortDone();
+      }
+      return;
+    }
+    if ((phase != Phase.CHECKPOINT && phase != Phase.RESTART) || !participants.contains(id)
+        || !state.equals(sequence.get(step)) || gen != currentGeneration()) {
+      fx.log("ignored REACHED " + state + " generation " + gen + " from " + m.upid);
+      return;
+    }
+    m.state = state;
+    if (state.equals("CHECKPOINTED") && phase == Phase.CHECKPOINT) {
+      String error = f.get("error");
+      if (error != null) {
+        abort("process " + m.upid + " could not write its image: " + error);
+        return;
+      }
+      images.put(id, new CommittedGeneration.Image(m.upid, f.get("host", m.host), m.program,
+          f.get("image", "")));
+    }
+    reached.add(id);
+    maybeStepComplete();
+  }
+
+  private void maybeStepComplete() {
+    if (!reached.containsAll(participants)) {
+      return;
+    }
+    if (participants.isEmpty()) {
+      finish(false);
+      return;
+    }
+    String done = sequence.get(step);
+    if (phase == Phase.CHECKPOINT && done.equals("CHECKPOINTED")) {
+      committed = true;
+      lastCommitted = generation;
+      fx.committed(new CommittedGeneration(compId, generation, List.copyOf(images.values())));
+      fx.log("generation " + generation + " committed: " + images.size() + " images");
+    }
+    step++;
+    if (step == sequence.size()) {
+      finish(true);
+    } else {
+      advance();
+    }
+  }
+
+  private void abort(String reason) {
+    fx.log("checkpoint generation " + generation + " aborted: " + reason);
+    phase = Phase.ABORTING;
+    reached.clear();
+    for (long id : participants) {
+      fx.send(id, Frame.of(MessageType.ABORT).with("generation", generation).with("reason", reason));
+    }
+    maybeAbortDone();
+  }
+
+  private void maybeAbortDone() {
+    if (reached.containsAll(participants)) {
+      finish(false);
+    }
+  }
+
+  private void finish(boolean success) {
+    boolean wasRestart = phase == Phase.RESTART;
+    phase = Phase.IDLE;
+    participants.clear();
+    for (Member m : members.values()) {
+      m.state = "RUNNING";
+      if (m.waiting) {
+        m.waiting = false;
+        fx.send(m.id, Frame.of(MessageType.ADVANCE).with("state", "RUNNING")
+            .with("generation", generation));
+      }
+    }
+    if (wasRestart) {
+      fx.log("restart of generation " + restartGeneration + " complete: " + members.size()
+          + " processes running");
+    }
+    List<Consumer<Outcome>> callbacks = new ArrayList<>(onEnd);
+    onEnd.clear();
+    Outcome outcome = success ? Outcome.COMMITTED : Outcome.ABORTED;
+    boolean kill = killAfter && success && !wasRestart;
+    killAfter = false;
+    for (Consumer<Outcome> c : callbacks) {
+      c.accept(outcome);
+    }
+    if (kill) {
+      killAll();
+    }
+    fx.idle();
+  }
+
+  public void killAll() {
+    for (Member m : members.values()) {
+      fx.send(m.id, Frame.of(MessageType.KILL));
+    }
+  }
+
+  // ---- name service and updates ---------------------------------------------------------------
+
+  public Frame publish(String key, String value) {
+    names.put(key, value);
+    return Frame.of(MessageType.NS_ANSWER).with("key", key).with("status", "OK");
+  }
+
+  public Frame query(String key) {
+    String value = names.get(key);
+    Frame f = Frame.of(MessageType.NS_ANSWER).with("key", key);
+    return value == null ? f.with("status", "NOT_FOUND") : f.with("status", "OK").with("value", value);
+  }
+
+  public void update(long id, Frame f) {
+    Member m = members.get(id);
+    if (m != null) {
+      m.program = f.get("program", m.program);
+      m.realPid = f.getLong("real_pid", m.realPid);
+    }
+  }
+
+  // ---- what dmtcp_command sees ----------------------------------------------------------------
+
+  public int numPeers() {
+    return members.size();
+  }
+
+  public boolean running() {
+    return phase == Phase.IDLE && !members.isEmpty();
+  }
+
+  public boolean idle() {
+    return phase == Phase.IDLE;
+  }
+
+  public int interval() {
+    return interval;
+  }
+
+  public void setInterval(int seconds) {
+    interval = seconds;
+  }
+
+  public String compId() {
+    return compId;
+  }
+
+  public long generation() {
+    return generation;
+  }
+
+  public long lastCommitted() {
+    return lastCommitted;
+  }
+
+  public Collection<Member> members() {
+    return List.copyOf(members.values());
+  }
+
+  private Frame welcome(String state) {
+    return Frame.of(MessageType.WELCOME).with("comp_id", compId)
+        .with("coord_pid", ProcessHandle.current().pid()).with("interval", interval)
+        .with("generation", generation).with("state", state);
+  }
+
+  private static Frame refused(String reason) {
+    return Frame.of(MessageType.REFUSED).with("reason", reason);
+  }
+}
