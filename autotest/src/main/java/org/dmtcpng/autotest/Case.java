@@ -1,0 +1,43 @@
+package org.dmtcpng.autotest;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One row of the table: what to run, how many processes it must have, how many
+ * checkpoint/restart cycles, and what it needs.
+ *
+ * @param name           what autotest calls it
+ * @param argv           the program and its arguments ({corpus} is app-corpus/build)
+ * @param processes      how many processes the computation must have
+ * @param cycles         checkpoint, kill, restart cycles
+ * @param env            extra environment for dmtcp_launch
+ * @param launchOptions  extra options for dmtcp_launch
+ * @param slow           only with --slow
+ * @param core           also run as an unprivileged user in CI
+ * @param requiredTool   a command that must be on PATH, or null
+ */
+public record Case(String name, List<String> argv, int processes, int cycles,
+    Map<String, String> env, List<String> launchOptions, boolean slow, boolean core,
+    String requiredTool) {
+
+  static Case of(String name, String... argv) {
+    return new Case(name, List.of(argv), 1, 3, Map.of(), List.of(), false, false, null);
+  }
+
+  Case asCore() {
+    return new Case(name, argv, processes, cycles, env, launchOptions, slow, true, requiredTool);
+  }
+
+  Case asSlow() {
+    return new Case(name, argv, processes, cycles, env, launchOptions, true, core, requiredTool);
+  }
+
+  Case needs(String tool) {
+    return new Case(name, argv, processes, cycles, env, launchOptions, slow, core, tool);
+  }
+
+  Case launchOptions(String... options) {
+    return new Case(name, argv, processes, cycles, env, List.of(options), slow, core, requiredTool);
+  }
+}

@@ -1,0 +1,25 @@
+package org.dmtcpng.autotest;
+
+import java.util.List;
+
+/** The table of cases: every program of app-corpus, real interpreters included. */
+public final class Corpus {
+  private Corpus() {}
+
+  public static List<Case> all() {
+    return List.of(
+        Case.of("counter", "{corpus}/counter").asCore(),
+        Case.of("counter-nogzip", "{corpus}/counter").launchOptions("--no-gzip").asCore(),
+        Case.of("threads16", "{corpus}/threads16").asCore(),
+        Case.of("bigheap", "{corpus}/bigheap", "64"),
+        Case.of("recursion", "{corpus}/recursion", "50000"),
+        Case.of("dlopen", "{corpus}/dlopen"),
+        Case.of("fpsimd", "{corpus}/fpsimd").asCore(),
+        Case.of("signals", "{corpus}/signals").asCore(),
+        Case.of("signals-ckpt-signal", "{corpus}/signals").launchOptions("--ckpt-signal", "10"),
+        Case.of("python3", "python3", "{corpus}/compute.py").needs("python3").asCore(),
+        Case.of("bash", "bash", "{corpus}/loop.sh").needs("bash"),
+        Case.of("java", "java", "-XX:+UseSerialGC", "-cp", "{corpus}", "Counter").needs("java"),
+        Case.of("bigheap-512", "{corpus}/bigheap", "512").asSlow());
+  }
+}
