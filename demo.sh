@@ -33,6 +33,7 @@ echo "   coordinator listening on port $port"
 
 echo "== dmtcp_launch app-corpus/build/counter"
 (cd "$work" && exec "$root/bin/dmtcp_launch" -j -p "$port" "$root/app-corpus/build/counter" >"$work/run1.out" 2>&1) &
+launched=$!
 wait_for 20 grep -q '^PROGRESS 5$' "$work/run1.out"
 "$root/bin/dmtcp_command" -p "$port" --status
 
@@ -45,7 +46,7 @@ ls -l "$work"/ckpt_*.dmtcp "$work"/dmtcp_restart_script.sh
 sleep 1
 echo "== dmtcp_command --kill (the counter had reached $(last_progress "$work/run1.out"))"
 "$root/bin/dmtcp_command" -p "$port" --kill
-wait_for 20 bash -c "! pgrep -f '$root/app-corpus/build/counter' >/dev/null"
+wait "$launched" 2>/dev/null || true
 sleep 0.5
 
 echo "== ./dmtcp_restart_script.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the unit tests of every module (Java,
 # C under the sanitizers, the TLC model check) through Maven, then ./autotest
-# over the whole corpus, then the core cases again as an unprivileged user,
+# over the whole corpus (./autotest.sh), then the core cases again as an unprivileged user,
 # then the reports. Exits non-zero if anything failed.
 set -uo pipefail
 root=$(dirname "$(readlink -f "$0")")
@@ -18,11 +18,11 @@ step() { # step NAME CMD...: run a step, remember a failure, go on
 }
 
 step build-and-unit-tests mvn -B package
-if [ -x bin/dmtcp_launch ] && [ -x ./autotest ]; then
-  step autotest ./autotest -v
-  step autotest-unprivileged ./autotest -v --as-user dmtcptest --core
+if [ -x bin/dmtcp_launch ] && [ -d autotest/target/classes ]; then
+  step autotest ./autotest.sh -v
+  step autotest-unprivileged ./autotest.sh -v --as-user dmtcptest --core
 else
-  echo "==== autotest: not run, the build did not produce bin/ and ./autotest"; failed+=(autotest)
+  echo "==== autotest: not run, the build did not produce bin/ and the harness"; failed+=(autotest)
 fi
 [ -x reports/make-report.sh ] && step reports reports/make-report.sh
 

@@ -327,6 +327,7 @@ public final class Computation {
       }
     }
     if (wasRestart) {
+      lastCommitted = Math.max(lastCommitted, restartGeneration);
       fx.log("restart of generation " + restartGeneration + " complete: " + members.size()
           + " processes running");
     }
