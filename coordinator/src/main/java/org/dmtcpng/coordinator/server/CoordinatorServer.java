@@ -296,8 +296,14 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
       }
     }
 
+    private boolean failed;
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (failed) {
+        return; // one line per connection: later errors are echoes of the first
+      }
+      failed = true;
       Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
       String reason = root instanceof ProtocolException ? root.getMessage()
           : root instanceof IOException ? "connection error: " + root.getMessage()

@@ -12,8 +12,14 @@ final class FrameDecoder extends ByteToMessageDecoder {
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     while (in.readableBytes() >= FrameCodec.HEADER_BYTES) {
       int at = in.readerIndex();
-      int len = FrameCodec.payloadLength(in.getInt(at), in.getUnsignedShort(at + 4),
-          in.getUnsignedShort(at + 6), in.getUnsignedInt(at + 8));
+      int len;
+      try {
+        len = FrameCodec.payloadLength(in.getInt(at), in.getUnsignedShort(at + 4),
+            in.getUnsignedShort(at + 6), in.getUnsignedInt(at + 8));
+      } catch (RuntimeException e) {
+        in.skipBytes(in.readableBytes()); // nothing after a bad header can be trusted
+        throw e;
+      }
       if (in.readableBytes() < FrameCodec.HEADER_BYTES + len) {
         return;
       }

@@ -1,0 +1,203 @@
+package org.dmtcpng.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.dmtcpng.coordinator.barrier.Computation;
+import org.dmtcpng.coordinator.protocol.Frame;
+import org.dmtcpng.coordinator.protocol.MessageType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The checkpoint and restart barriers of docs/protocol.md, against the real server over TCP. */
+class BarrierTest {
+  @Test
+  void aBarrierAdvancesOnlyWhenEveryMemberHasReachedIt() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a");
+         SimClient b = SimClient.join(tc.port, "b")) {
+      assertEquals("RUNNING", a.welcome.get("state"));
+      var done = tc.bcheckpoint();
+      for (String state : Computation.CHECKPOINT_STATES) {
+        Frame fa = a.expect(MessageType.ADVANCE, state);
+        b.expect(MessageType.ADVANCE, state);
+        a.reach(state, fa.getLong("generation", 0));
+        assertNull(a.next(200), "a was advanced before b reached " + state);
+        b.reach(state, fa.getLong("generation", 0));
+      }
+      Frame result = done.get(10, TimeUnit.SECONDS);
+      assertEquals("DMT_COORD_SUCCESS", result.get("command_status"));
+      assertEquals("1", result.get("last_ckpt_generation"));
+      Path link = tc.dir.resolve("dmtcp_restart_script.sh");
+      assertTrue(Files.isSymbolicLink(link), "dmtcp_restart_script.sh is a symlink");
+      Path script = link.resolveSibling(Files.readSymbolicLink(link));
+      assertTrue(Files.isExecutable(script));
+      String text = Files.readString(script);
+      assertTrue(text.contains("/ckpt/ckpt_sim_a.dmtcp") && text.contains("/ckpt/ckpt_sim_b.dmtcp"), text);
+      assertTrue(text.contains("'/opt/dmtcp/bin/dmtcp_restart'"), text);
+      assertTrue(text.contains("coord_port=${DMTCP_COORD_PORT:-" + tc.port + "}"), text);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED", "REFILLED", "RUNNING"})
+  void aMemberThatDiesAbortsTheGenerationOnlyBeforeTheCommit(String state) throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a").auto();
+         SimClient b = SimClient.join(tc.port, "b").crashOn(state)) {
+      Frame result = tc.bcheckpoint().get(10, TimeUnit.SECONDS);
+      boolean beforeCommit = Computation.CHECKPOINT_STATES.indexOf(state)
+          <= Computation.CHECKPOINT_STATES.indexOf("CHECKPOINTED");
+      assertEquals(beforeCommit ? "DMT_COORD_CKPT_FAILED" : "DMT_COORD_SUCCESS", result.get("command_status"));
+      assertEquals(beforeCommit, a.events.contains(MessageType.ABORT + ""), a.events.toString());
+      assertEquals(!beforeCommit, Files.exists(tc.dir.resolve("dmtcp_restart_script.sh")));
+      awaitPeers(tc, 1);
+      assertEquals("yes", tc.command("status").get("running"), "the survivor runs again");
+    }
+  }
+
+  @Test
+  void aMemberThatCannotWriteItsImageAbortsTheGeneration() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a").auto();
+         SimClient b = SimClient.join(tc.port, "b")) {
+      var done = tc.bcheckpoint();
+      for (String state : List.of("SUSPENDED", "FD_LEADER_ELECTION", "DRAINED")) {
+        long gen = b.expect(MessageType.ADVANCE, state).getLong("generation", 0);
+        b.reach(state, gen);
+      }
+      b.expect(MessageType.ADVANCE, "CHECKPOINTED");
+      b.send(Frame.of(MessageType.REACHED).with("state", "CHECKPOINTED").with("generation", 1)
+          .with("error", "cannot write: No space left on device"));
+      b.expect(MessageType.ABORT, null);
+      b.reach("RUNNING", 1);
+      assertEquals("DMT_COORD_CKPT_FAILED", done.get(10, TimeUnit.SECONDS).get("command_status"));
+      assertFalse(Files.exists(tc.dir.resolve("dmtcp_restart_script.sh")));
+      assertEquals("2", tc.command("status").get("num_peers"));
+    }
+  }
+
+  @Test
+  void aProcessThatJoinsDuringACheckpointWaitsUntilItEnds() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a")) {
+      var done = tc.bcheckpoint();
+      long gen = a.expect(MessageType.ADVANCE, "SUSPENDED").getLong("generation", 0);
+      try (SimClient late = SimClient.join(tc.port, "late")) {
+        assertEquals("WAIT", late.welcome.get("state"));
+        assertEquals("no", tc.command("status").get("running"));
+        a.reach("SUSPENDED", gen);
+        for (String state : Computation.CHECKPOINT_STATES.subList(1, 6)) {
+          a.reach(a.expect(MessageType.ADVANCE, state).get("state"), gen);
+        }
+        assertEquals("DMT_COORD_SUCCESS", done.get(10, TimeUnit.SECONDS).get("command_status"));
+        Frame release = late.expect(MessageType.ADVANCE, "RUNNING");
+        assertEquals(gen, release.getLong("generation", 0));
+        assertNull(late.next(200), "the late process must not see the barrier's other states");
+        assertTrue(Files.readString(tc.dir.resolve("dmtcp_restart_script.sh")).contains("ckpt_sim_a"));
+        assertFalse(Files.readString(tc.dir.resolve("dmtcp_restart_script.sh")).contains("ckpt_sim_late"));
+      }
+    }
+  }
+
+  @Test
+  void theIntervalTimerStartsCheckpointsByItself() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(1);
+         SimClient a = SimClient.join(tc.port, "a").auto()) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!"2".equals(tc.command("status").get("last_ckpt_generation"))) {
+        assertTrue(System.nanoTime() < deadline, "no two interval checkpoints in 10 s: " + a.events);
+        Thread.sleep(50);
+      }
+    }
+  }
+
+  @Test
+  void aRestartIsReleasedOnlyWhenEveryMemberIsBack() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.rejoin(tc.port, "a", "comp-1", 4, 2)) {
+      assertEquals(MessageType.WELCOME, a.welcome.type());
+      assertNull(a.next(300), "released before the whole computation was back");
+      try (SimClient b = SimClient.rejoin(tc.port, "b", "comp-1", 4, 2)) {
+        for (String state : Computation.RESTART_STATES) {
+          a.expect(MessageType.ADVANCE, state);
+          b.expect(MessageType.ADVANCE, state);
+          a.reach(state, 4);
+          assertNull(b.next(150));
+          b.reach(state, 4);
+        }
+        awaitRunning(tc, 2);
+        Frame status = tc.command("status");
+        assertEquals("comp-1", status.get("comp_id"));
+        assertEquals("4", status.get("last_ckpt_generation"));
+      }
+    }
+  }
+
+  @Test
+  void aRestartMissingAMemberIsNeverReleased() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.rejoin(tc.port, "a", "comp-1", 2, 3);
+         SimClient b = SimClient.rejoin(tc.port, "b", "comp-1", 2, 3)) {
+      b.close();
+      assertEquals(MessageType.KILL, a.next(5000).type(), "the partial computation must be killed");
+      a.close(); // it obeys the KILL
+      awaitPeers(tc, 0);
+      try (SimClient other = SimClient.rejoin(tc.port, "c", "comp-1", 2, 5)) {
+        assertEquals(MessageType.WELCOME, other.welcome.type(), "a new restart can begin");
+      }
+    }
+  }
+
+  @Test
+  void aMismatchedRestartIsRefused() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.rejoin(tc.port, "a", "comp-1", 2, 2);
+         SimClient b = SimClient.rejoin(tc.port, "b", "comp-1", 3, 2)) {
+      assertEquals(MessageType.REFUSED, b.welcome.type());
+      assertTrue(b.welcome.get("reason").contains("does not match"), b.welcome.get("reason"));
+    }
+  }
+
+  @Test
+  void theNameServiceAnswersWhatWasPublished() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a")) {
+      String binary = "\u0000\u0001%=\n\u00ff";
+      a.send(Frame.of(MessageType.NS_PUBLISH).with("key", "tcp:1").with("value", binary));
+      assertEquals("OK", a.next(5000).get("status"));
+      a.send(Frame.of(MessageType.NS_QUERY).with("key", "tcp:1"));
+      Frame found = a.next(5000);
+      assertEquals(binary, found.get("value"));
+      a.send(Frame.of(MessageType.NS_QUERY).with("key", "tcp:2"));
+      assertEquals("NOT_FOUND", a.next(5000).get("status"));
+    }
+  }
+
+  static void awaitPeers(TestCoordinator tc, int n) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!Integer.toString(n).equals(tc.command("status").get("num_peers"))) {
+      assertTrue(System.nanoTime() < deadline, "peers never became " + n);
+      Thread.sleep(20);
+    }
+  }
+
+  static void awaitRunning(TestCoordinator tc, int n) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      Frame s = tc.command("status");
+      if (Integer.toString(n).equals(s.get("num_peers")) && "yes".equals(s.get("running"))) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, "never " + n + " running: " + s);
+      Thread.sleep(20);
+    }
+  }
+}
