@@ -280,7 +280,7 @@ public final class Computation {
       return;
     }
     if (participants.isEmpty()) {
-      finish(false);
+      finish(committed); // everyone left: a committed generation stays committed
       return;
     }
     String done = sequence.get(step);
