@@ -150,6 +150,7 @@ public final class Computation {
     if (gone == null) {
       return;
     }
+    reached.remove(id);
     fx.log("process " + gone.upid + " (" + gone.program + ") left");
     switch (phase) {
       case CHECKPOINT -> {
@@ -275,8 +276,12 @@ public final class Computation {
     maybeStepComplete();
   }
 
+  private boolean everyParticipantReached() {
+    return reached.size() >= participants.size(); // reached is a subset of participants: O(1)
+  }
+
   private void maybeStepComplete() {
-    if (!reached.containsAll(participants)) {
+    if (!everyParticipantReached()) {
       return;
     }
     if (participants.isEmpty()) {
@@ -309,7 +314,7 @@ public final class Computation {
   }
 
   private void maybeAbortDone() {
-    if (reached.containsAll(participants)) {
+    if (everyParticipantReached()) {
       finish(false);
     }
   }
