@@ -28,7 +28,8 @@
 
 #define PAGE 4096u
 #define CHUNK_BYTES (DMTCP_CHUNK_PAGES * PAGE)
-#define RING 8
+#define RING 16
+#define BATCH 8   /* chunks per writev: large writes let the page cache use large folios */
 #define MAX_REGIONS 8192
 #define MAX_PRIVATE 64
 
@@ -196,7 +197,7 @@ static void worker_main(void *arg) {
 }
 
 static int write_all(int fd, const struct iovec *iov, int n) {
-  struct iovec v[4];
+  struct iovec v[2 * BATCH];
   memcpy(v, iov, (size_t)n * sizeof *v);
   int i = 0;
   while (i < n) {
@@ -438,6 +439,8 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   uint32_t cur_region = UINT32_MAX;
   XXH64_state_t region_sum;
   int io_failed = 0;
+  struct iovec iov[2 * BATCH];
+  size_t batch_first = 0, nbatch = 0;
   for (size_t j = 0; j < w.njobs; j++) {
     struct ring_slot *s = &w.ring[j % RING];
     if (j % 2 == 0 || worker < 0) {
@@ -453,14 +456,18 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
       r->data_offset = off;
     }
     XXH64_update(&region_sum, &s->hdr.checksum, sizeof s->hdr.checksum);
-    struct iovec iov[2] = {{&s->hdr, sizeof s->hdr}, {(void *)s->data, s->hdr.stored_len}};
-    if (!io_failed && write_all(fd, iov, 2) != 0) io_failed = errno ? errno : EIO;
+    iov[2 * nbatch] = (struct iovec){&s->hdr, sizeof s->hdr};
+    iov[2 * nbatch + 1] = (struct iovec){(void *)s->data, s->hdr.stored_len};
+    nbatch++;
     off += sizeof s->hdr + s->hdr.stored_len;
     r->data_len += sizeof s->hdr + s->hdr.stored_len;
-    if (j % 2 == 0 || worker < 0) {
-      /* even slot: leave it empty for the next even job */
-    } else {
-      slot_set(&s->full, 0);
+    if (nbatch == BATCH || j + 1 == w.njobs) {
+      if (!io_failed && write_all(fd, iov, (int)(2 * nbatch)) != 0) io_failed = errno ? errno : EIO;
+      /* the batch is written: hand its odd slots back to the worker */
+      for (size_t k = batch_first; k <= j; k++)
+        if (k % 2 == 1 && worker >= 0) slot_set(&w.ring[k % RING].full, 0);
+      batch_first = j + 1;
+      nbatch = 0;
     }
   }
   if (cur_region != UINT32_MAX) w.regions[cur_region].checksum = XXH64_digest(&region_sum);

@@ -126,16 +126,25 @@ static int overlaps_image(const struct image *img, uint64_t a, uint64_t len) {
   return 0;
 }
 
-/* Maps len bytes at an address free here and in the image. */
-static void *map_safe(const struct image *img, uint64_t *cursor, uint64_t len) {
+#define HUGE (2ull << 20)
+
+/* Maps len bytes at an address free here and in the image, congruent to
+ * want_align modulo 2 MiB: staging then shares the target's huge-page
+ * alignment, so it can be backed by transparent huge pages (a 4 KiB fault is
+ * costly, on virtual machines above all) and mremap moves whole 2 MiB entries
+ * to the target instead of splitting them. */
+static void *map_safe(const struct image *img, uint64_t *cursor, uint64_t len, uint64_t want_align) {
   for (int tries = 0; tries < 100000; tries++) {
-    uint64_t a = *cursor;
-    *cursor += (len + (1ull << 21)) & ~((1ull << 21) - 1);
+    uint64_t a = ((*cursor + HUGE - 1) & ~(HUGE - 1)) + (want_align & (HUGE - 1));
+    *cursor = a + ((len + HUGE) & ~(HUGE - 1)) + HUGE;
     if (a + len > 0x7f0000000000ull) break;
     if (overlaps_image(img, a, len)) continue;
     void *p = mmap((void *)a, len, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
-    if (p == (void *)a) return p;
+    if (p == (void *)a) {
+      if (len >= HUGE) madvise(p, len, MADV_HUGEPAGE);
+      return p;
+    }
     if (p != MAP_FAILED) munmap(p, len);
   }
   return NULL;
@@ -245,7 +254,7 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
   for (uint32_t i = 0; i < h->num_regions; i++) {
     const struct dmtcp_region *r = &img->regions[i];
     if (!(r->flags & DMTCP_RF_HAS_DATA)) continue;
-    void *p = map_safe(img, &cursor, r->end - r->start);
+    void *p = map_safe(img, &cursor, r->end - r->start, r->start);
     if (!p) die(file, "no free address range to stage the image");
     st.staging[i] = (uint64_t)(uintptr_t)p;
   }
@@ -262,7 +271,7 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
   size_t stack_len = 256 * 1024;
   size_t code_pages = (code_len + PAGE - 1) & ~(PAGE - 1);
   size_t area_len = code_pages + stack_len + ((plan_len + sizeof(struct dmtcp_restore_info) + PAGE) & ~(PAGE - 1));
-  char *area = map_safe(img, &cursor, area_len);
+  char *area = map_safe(img, &cursor, area_len, 0);
   if (!area) die(file, "no free address range for the restorer");
   memcpy(area, __start_dmtcp_restorer, code_len);
   if (mprotect(area, code_pages, PROT_READ | PROT_EXEC) != 0) die(file, "cannot make the restorer executable");
