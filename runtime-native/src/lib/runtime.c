@@ -309,6 +309,7 @@ __attribute__((constructor)) static void dmtcp_runtime_init(void) {
   rt_strlcpy(g_program, base ? base + 1 : exe, sizeof g_program);
   gethostname(g_hostname, sizeof g_hostname - 1);
   make_upid();
+  exec_capture_environment();
   g_runtime_active = 1;
   suspend_install_handler();
   if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {

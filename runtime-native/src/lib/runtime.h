@@ -93,4 +93,8 @@ void *rt_mmap(size_t len);
 void rt_munmap(void *p, size_t len);
 uint64_t rt_get_fs(void);
 
+/* exec.c */
+extern int g_runtime_active;
+void exec_capture_environment(void);
+
 #endif

@@ -1,0 +1,149 @@
+/* Keeping the runtime across exec: a program that execs with an environment
+ * lacking our LD_PRELOAD or settings (env -i, a cleaned envp) gets them put
+ * back, so the new program image joins the computation too. glibc's exec
+ * functions call each other internally, not through the PLT, so every public
+ * entry point is wrapped. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_ARGS 4096
+
+extern char **environ;
+
+/* Variables the runtime needs in the new image, captured at start-up. */
+static const char *const KEEP[] = {"LD_PRELOAD", "DMTCP_LAUNCHED", "DMTCP_COORD_HOST",
+                                   "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR", "DMTCP_GZIP",
+                                   "DMTCP_SIGCKPT", "DMTCP_TMPDIR", "DMTCP_QUIET", "DMTCP_FAIL_RC"};
+#define NKEEP (sizeof KEEP / sizeof KEEP[0])
+static char *g_keep[NKEEP];
+
+void exec_capture_environment(void) {
+  for (size_t i = 0; i < NKEEP; i++) {
+    const char *v = getenv(KEEP[i]);
+    if (!v) continue;
+    size_t n = strlen(KEEP[i]) + strlen(v) + 2;
+    g_keep[i] = malloc(n);
+    if (g_keep[i]) {
+      strcpy(g_keep[i], KEEP[i]);
+      strcat(g_keep[i], "=");
+      strcat(g_keep[i], v);
+    }
+  }
+}
+
+static int names(const char *entry, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* envp with our variables put back (LD_PRELOAD: ours prepended to the
+ * program's own). Returns envp itself when nothing is missing. */
+static char **with_runtime(char *const envp[]) {
+  size_t n = 0;
+  while (envp && envp[n]) n++;
+  char **out = malloc((n + NKEEP + 1) * sizeof *out);
+  if (!out) return (char **)envp;
+  size_t k = 0;
+  int changed = 0;
+  for (size_t i = 0; i < n; i++) out[k++] = envp[i];
+  for (size_t j = 0; j < NKEEP; j++) {
+    if (!g_keep[j]) continue;
+    size_t at = k;
+    for (size_t i = 0; i < k; i++)
+      if (names(out[i], KEEP[j])) at = i;
+    if (at == k) {
+      out[k++] = g_keep[j];
+      changed = 1;
+    } else if (j == 0 && !strstr(out[at], g_keep[0] + strlen("LD_PRELOAD="))) {
+      /* the program set its own LD_PRELOAD: keep it, after ours */
+      size_t len = strlen(g_keep[0]) + strlen(out[at]) + 2;
+      char *merged = malloc(len);
+      if (merged) {
+        strcpy(merged, g_keep[0]);
+        strcat(merged, ":");
+        strcat(merged, out[at] + strlen("LD_PRELOAD="));
+        out[at] = merged;
+        changed = 1;
+      }
+    }
+  }
+  out[k] = NULL;
+  if (!changed) {
+    free(out);
+    return (char **)envp;
+  }
+  return out;
+}
+
+static int active(void) { return g_runtime_active && g_keep[0]; }
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
+  if (active()) envp = with_runtime(envp);
+  return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) {
+  if (strchr(file, '/')) return execve(file, argv, envp);
+  const char *path = getenv("PATH");
+  if (!path) path = "/usr/local/bin:/bin:/usr/bin";
+  char buf[4096];
+  int saw_eacces = 0;
+  for (const char *p = path;; p++) {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len + strlen(file) + 2 <= sizeof buf) {
+      memcpy(buf, len ? p : ".", len ? len : 1);
+      size_t at = len ? len : 1;
+      buf[at] = '/';
+      strcpy(buf + at + 1, file);
+      execve(buf, argv, envp);
+      if (errno == EACCES) saw_eacces = 1;
+      else if (errno != ENOENT && errno != ENOTDIR) return -1;
+    }
+    if (!end) break;
+    p = end;
+  }
+  if (saw_eacces) errno = EACCES;
+  return -1;
+}
+
+EXPORT int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
+
+/* The list forms: gather the arguments, then as above. */
+#define GATHER(first, ap, argv, extra)                          \
+  char *argv[MAX_ARGS];                                         \
+  size_t argc_ = 0;                                             \
+  argv[argc_++] = (char *)(first);                              \
+  va_start(ap, first);                                          \
+  while (argc_ < MAX_ARGS - 1 && (argv[argc_] = va_arg(ap, char *)) != NULL) argc_++; \
+  argv[argc_] = NULL;                                           \
+  extra;                                                        \
+  va_end(ap)
+
+EXPORT int execl(const char *path, const char *arg, ...) {
+  va_list ap;
+  GATHER(arg, ap, argv, (void)0);
+  return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...) {
+  va_list ap;
+  GATHER(arg, ap, argv, (void)0);
+  return execvpe(file, argv, environ);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...) {
+  va_list ap;
+  char **envp;
+  GATHER(arg, ap, argv, envp = va_arg(ap, char **));
+  return execve(path, argv, envp);
+}
