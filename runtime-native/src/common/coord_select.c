@@ -13,6 +13,41 @@
 
 #include "protocol.h"
 
+int dmtcp_fail_rc(void) {
+  const char *v = getenv("DMTCP_FAIL_RC");
+  return v && *v ? atoi(v) : 99;
+}
+
+int dmtcp_parse_int(const char *prog, const char *s, const char *what, int min, int max) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || !*s || v < min || v > max) {
+    fprintf(stderr, "%s: invalid %s: %s\n", prog, what, s);
+    exit(dmtcp_fail_rc());
+  }
+  return (int)v;
+}
+
+static const char *first_env(const char *a, const char *b) {
+  const char *v = getenv(a);
+  if (!v || !*v) v = getenv(b);
+  return v && *v ? v : NULL;
+}
+
+void dmtcp_coord_target_from_env(struct coord_target *t, const char *prog) {
+  memset(t, 0, sizeof *t);
+  const char *host = first_env("DMTCP_COORD_HOST", "DMTCP_HOST");
+  snprintf(t->host, sizeof t->host, "%s", host ? host : "localhost");
+  const char *port = first_env("DMTCP_COORD_PORT", "DMTCP_PORT");
+  t->port = port ? dmtcp_parse_int(prog, port, "DMTCP_COORD_PORT", 0, 65535) : -1;
+  t->mode = COORD_ANY;
+  const char *interval = getenv("DMTCP_CHECKPOINT_INTERVAL");
+  t->interval = interval && *interval
+                    ? dmtcp_parse_int(prog, interval, "DMTCP_CHECKPOINT_INTERVAL", 0, 0x7fffffff)
+                    : -1;
+}
+
 int dmtcp_bindir(char *out, size_t len) {
   ssize_t n = readlink("/proc/self/exe", out, len - 1);
   if (n <= 0) return -1;

@@ -21,6 +21,18 @@ struct coord_target {
  * t->port holds the real port. Returns 0, or -1 with a one-line reason in err. */
 int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen);
 
+/* $DMTCP_FAIL_RC, or 99: the exit code of our own failures. */
+int dmtcp_fail_rc(void);
+
+/* A decimal in [min, max]; otherwise prints "<prog>: invalid <what>: <s>" and
+ * exits with dmtcp_fail_rc(). */
+int dmtcp_parse_int(const char *prog, const char *s, const char *what, int min, int max);
+
+/* The defaults and environment shared by dmtcp_launch and dmtcp_restart:
+ * DMTCP_COORD_HOST / DMTCP_HOST (localhost), DMTCP_COORD_PORT / DMTCP_PORT,
+ * DMTCP_CHECKPOINT_INTERVAL; mode --any-coordinator. */
+void dmtcp_coord_target_from_env(struct coord_target *t, const char *prog);
+
 /* The directory holding this executable (bin/), without a trailing slash. */
 int dmtcp_bindir(char *out, size_t len);
 #endif

@@ -15,11 +15,6 @@
 
 #define VERSION "0.1.0"
 
-static int fail_rc(void) {
-  const char *v = getenv("DMTCP_FAIL_RC");
-  return v && *v ? atoi(v) : 99;
-}
-
 static void usage(FILE *out) {
   fputs(
       "Usage: dmtcp_launch [OPTIONS] <command> [args...]\n"
@@ -56,31 +51,9 @@ static void usage(FILE *out) {
       out);
 }
 
-static int parse_int(const char *s, const char *what, int min, int max) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || *end || !*s || v < min || v > max) {
-    fprintf(stderr, "dmtcp_launch: invalid %s: %s\n", what, s);
-    exit(fail_rc());
-  }
-  return (int)v;
-}
-
 int main(int argc, char **argv) {
   struct coord_target t;
-  memset(&t, 0, sizeof t);
-  const char *h = getenv("DMTCP_COORD_HOST");
-  if (!h || !*h) h = getenv("DMTCP_HOST");
-  snprintf(t.host, sizeof t.host, "%s", h && *h ? h : "localhost");
-  t.port = -1;
-  const char *p = getenv("DMTCP_COORD_PORT");
-  if (!p || !*p) p = getenv("DMTCP_PORT");
-  if (p && *p) t.port = parse_int(p, "DMTCP_COORD_PORT", 0, 65535);
-  t.mode = COORD_ANY;
-  t.interval = -1;
-  const char *iv = getenv("DMTCP_CHECKPOINT_INTERVAL");
-  if (iv && *iv) t.interval = parse_int(iv, "DMTCP_CHECKPOINT_INTERVAL", 0, INT_MAX);
+  dmtcp_coord_target_from_env(&t, "dmtcp_launch");
   int quiet = 0, gzip = -1, signum = -1;
   const char *ckptdir = getenv("DMTCP_CHECKPOINT_DIR"), *tmpdir = getenv("DMTCP_TMPDIR");
 
@@ -102,17 +75,17 @@ int main(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "+h:p:ji:q", opts, NULL)) != -1) {
     switch (c) {
       case 'h': snprintf(t.host, sizeof t.host, "%s", optarg); break;
-      case 'p': t.port = parse_int(optarg, "port", 0, 65535); break;
+      case 'p': t.port = dmtcp_parse_int("dmtcp_launch", optarg, "port", 0, 65535); break;
       case O_PORTFILE: t.port_file = optarg; break;
       case 'j': t.mode = COORD_JOIN; break;
       case O_NEW: t.mode = COORD_NEW; break;
       case O_ANY: t.mode = COORD_ANY; break;
       case O_NONE: t.mode = COORD_NONE; break;
-      case 'i': t.interval = parse_int(optarg, "interval", 0, INT_MAX); break;
+      case 'i': t.interval = dmtcp_parse_int("dmtcp_launch", optarg, "interval", 0, INT_MAX); break;
       case O_GZIP: gzip = 1; break;
       case O_NOGZIP: gzip = 0; break;
       case O_CKPTDIR: ckptdir = optarg; break;
-      case O_SIG: signum = parse_int(optarg, "checkpoint signal", 1, 64); break;
+      case O_SIG: signum = dmtcp_parse_int("dmtcp_launch", optarg, "checkpoint signal", 1, 64); break;
       case O_TMP: tmpdir = optarg; break;
       case 'q': quiet++; break;
       case O_HELP: usage(stdout); return 0;
@@ -120,26 +93,26 @@ int main(int argc, char **argv) {
       default:
         fprintf(stderr, "dmtcp_launch: unknown or incomplete option: %s\n", argv[optind - 1]);
         usage(stderr);
-        return fail_rc();
+        return dmtcp_fail_rc();
     }
   }
   if (optind >= argc) {
     usage(stderr);
-    return fail_rc();
+    return dmtcp_fail_rc();
   }
   if (signum == SIGKILL || signum == SIGSTOP) {
     fprintf(stderr, "dmtcp_launch: signal %d cannot be used for checkpointing\n", signum);
-    return fail_rc();
+    return dmtcp_fail_rc();
   }
   char absdir[PATH_MAX];
   if (ckptdir && *ckptdir) {
     if (!realpath(ckptdir, absdir)) {
       fprintf(stderr, "dmtcp_launch: checkpoint directory %s: %s\n", ckptdir, strerror(errno));
-      return fail_rc();
+      return dmtcp_fail_rc();
     }
   } else if (!getcwd(absdir, sizeof absdir)) {
     fprintf(stderr, "dmtcp_launch: cannot read the current directory: %s\n", strerror(errno));
-    return fail_rc();
+    return dmtcp_fail_rc();
   }
   t.ckptdir = absdir;
   t.tmpdir = tmpdir;
@@ -148,24 +121,24 @@ int main(int argc, char **argv) {
   char err[512];
   if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) {
     fprintf(stderr, "dmtcp_launch: %s\n", err);
-    return fail_rc();
+    return dmtcp_fail_rc();
   }
 
   char bindir[PATH_MAX], lib[PATH_MAX + 64], buf[32];
   if (dmtcp_bindir(bindir, sizeof bindir) != 0) {
     fprintf(stderr, "dmtcp_launch: cannot find its own directory\n");
-    return fail_rc();
+    return dmtcp_fail_rc();
   }
   snprintf(lib, sizeof lib, "%s/../lib/dmtcp/libdmtcp.so", bindir);
   char libreal[PATH_MAX];
   if (!realpath(lib, libreal) || access(libreal, R_OK) != 0) {
     fprintf(stderr, "dmtcp_launch: runtime library %s: %s\n", lib, strerror(errno));
-    return fail_rc();
+    return dmtcp_fail_rc();
   }
   const char *old = getenv("LD_PRELOAD");
   size_t need = strlen(libreal) + (old ? strlen(old) : 0) + 2;
   char *preload = malloc(need);
-  if (!preload) return fail_rc();
+  if (!preload) return dmtcp_fail_rc();
   snprintf(preload, need, "%s%s%s", libreal, old && *old ? ":" : "", old && *old ? old : "");
   setenv("LD_PRELOAD", preload, 1);
   setenv("DMTCP_LAUNCHED", "1", 1);
@@ -189,5 +162,5 @@ int main(int argc, char **argv) {
   }
   execvp(argv[optind], argv + optind);
   fprintf(stderr, "dmtcp_launch: cannot run %s: %s\n", argv[optind], strerror(errno));
-  return fail_rc();
+  return dmtcp_fail_rc();
 }

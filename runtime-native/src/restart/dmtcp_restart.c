@@ -78,18 +78,6 @@ static void usage(FILE *out) {
       out);
 }
 
-static int parse_int(const char *s, const char *what, int min, int max) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || *end || !*s || v < min || v > max) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "invalid %s: %s", what, s);
-    die(NULL, msg);
-  }
-  return (int)v;
-}
-
 /* ---- address space ------------------------------------------------------ */
 
 struct span { uint64_t start, end; char name[64]; };
@@ -361,21 +349,9 @@ static int add_image(char ***list, int *n, const char *path) {
 }
 
 int main(int argc, char **argv) {
-  const char *rc = getenv("DMTCP_FAIL_RC");
-  if (rc && *rc) g_fail_rc = atoi(rc);
+  g_fail_rc = dmtcp_fail_rc();
   struct coord_target t;
-  memset(&t, 0, sizeof t);
-  const char *hv = getenv("DMTCP_COORD_HOST");
-  if (!hv || !*hv) hv = getenv("DMTCP_HOST");
-  snprintf(t.host, sizeof t.host, "%s", hv && *hv ? hv : "localhost");
-  t.port = -1;
-  const char *pv = getenv("DMTCP_COORD_PORT");
-  if (!pv || !*pv) pv = getenv("DMTCP_PORT");
-  if (pv && *pv) t.port = parse_int(pv, "DMTCP_COORD_PORT", 0, 65535);
-  t.mode = COORD_ANY;
-  t.interval = -1;
-  const char *iv = getenv("DMTCP_CHECKPOINT_INTERVAL");
-  if (iv && *iv) t.interval = parse_int(iv, "DMTCP_CHECKPOINT_INTERVAL", 0, INT_MAX);
+  dmtcp_coord_target_from_env(&t, "dmtcp_restart");
   const char *sc = getenv("DMTCP_DISABLE_STRICT_CHECKING");
   int strict = !(sc && *sc && strcmp(sc, "0") != 0);
   const char *ckptdir = getenv("DMTCP_CHECKPOINT_DIR"), *tmpdir = getenv("DMTCP_TMPDIR");
@@ -400,12 +376,12 @@ int main(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "h:p:ji:q", opts, NULL)) != -1) {
     switch (c) {
       case 'h': snprintf(t.host, sizeof t.host, "%s", optarg); break;
-      case 'p': t.port = parse_int(optarg, "port", 0, 65535); break;
+      case 'p': t.port = dmtcp_parse_int("dmtcp_restart", optarg, "port", 0, 65535); break;
       case O_PORTFILE: t.port_file = optarg; break;
       case 'j': t.mode = COORD_JOIN; break;
       case O_NEW: t.mode = COORD_NEW; break;
       case O_ANY: t.mode = COORD_ANY; break;
-      case 'i': t.interval = parse_int(optarg, "interval", 0, INT_MAX); break;
+      case 'i': t.interval = dmtcp_parse_int("dmtcp_restart", optarg, "interval", 0, INT_MAX); break;
       case O_NOSTRICT: strict = 0; break;
       case O_CKPTDIR: ckptdir = optarg; break;
       case O_TMP: tmpdir = optarg; break;
