@@ -63,6 +63,7 @@
 
 /* Header flags. */
 #define DMTCP_HF_COMPRESSED   0x1u
+#define DMTCP_HF_STANDALONE   0x2u   /* launched with --no-coordinator: restart needs no coordinator */
 
 struct dmtcp_image_header {
   char     magic[8];            /* DMTCP_IMAGE_MAGIC */

@@ -178,8 +178,7 @@ int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen) {
       if (start_coordinator(t, port, err, errlen) != 0) return -1;
       return write_port_file(t, err, errlen);
     case COORD_NONE:
-      snprintf(err, errlen, "--no-coordinator is not supported yet");
-      return -1;
+      return 0; /* the process coordinates itself (standalone.c) */
   }
   return -1;
 }

@@ -145,6 +145,16 @@ int main(int argc, char **argv) {
   setenv("DMTCP_COORD_HOST", t.host, 1);
   snprintf(buf, sizeof buf, "%d", t.port);
   setenv("DMTCP_COORD_PORT", buf, 1);
+  if (t.mode == COORD_NONE) {
+    /* standalone: the process listens on the port itself (default 7779; 0 = any) */
+    snprintf(buf, sizeof buf, "%d", t.port >= 0 ? t.port : 7779);
+    setenv("DMTCP_COORD_PORT", buf, 1);
+    setenv("DMTCP_NO_COORDINATOR", "1", 1);
+    if (t.port_file) setenv("DMTCP_PORT_FILE", t.port_file, 1);
+  } else {
+    unsetenv("DMTCP_NO_COORDINATOR");
+    unsetenv("DMTCP_PORT_FILE");
+  }
   setenv("DMTCP_CHECKPOINT_DIR", absdir, 1);
   if (tmpdir) setenv("DMTCP_TMPDIR", tmpdir, 1);
   if (gzip >= 0) setenv("DMTCP_GZIP", gzip ? "1" : "0", 1);

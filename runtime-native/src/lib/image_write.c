@@ -321,7 +321,7 @@ static void fill_header(struct dmtcp_image_header *h, const struct writer *w) {
   h->arch = DMTCP_ARCH_AARCH64;
 #endif
   h->page_size = PAGE;
-  h->flags = w->compress ? DMTCP_HF_COMPRESSED : 0;
+  h->flags = (w->compress ? DMTCP_HF_COMPRESSED : 0) | (g_settings.standalone ? DMTCP_HF_STANDALONE : 0);
   h->codec = w->compress ? DMTCP_CODEC_ZSTD : DMTCP_CODEC_NONE;
   h->uid = (uint32_t)getuid();
   h->gid = (uint32_t)getgid();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -60,6 +61,9 @@ static void read_settings(void) {
   s->gzip = env_int("DMTCP_GZIP", 1) != 0;
   s->quiet = env_int("DMTCP_QUIET", 0);
   s->interval = env_int("DMTCP_CHECKPOINT_INTERVAL", -1);
+  s->standalone = env_int("DMTCP_NO_COORDINATOR", 0) == 1;
+  const char *pf = getenv("DMTCP_PORT_FILE");
+  if (pf) rt_strlcpy(s->port_file, pf, sizeof s->port_file);
 }
 
 /* glibc keeps each thread's kernel tid in its struct pthread; after restart
@@ -158,13 +162,30 @@ static int connect_coordinator(const char *host, int port) {
 
 /* Writes the image; returns 0, -1 on failure, or 1 when we come back here in
  * the restarted process. */
-static int checkpoint_now(char *err, size_t errlen) {
+int checkpoint_now(char *err, size_t errlen) {
   if (ctx_save(&g_ckpt_ctx) != 0) return 1;
   return image_write(g_image_part, &g_ckpt_ctx, err, errlen);
 }
 
-static void rename_image(void) {
-  if (rename(g_image_part, g_image_final) != 0) rt_log("cannot rename image ", g_image_part);
+void rename_image(void) {
+  if (g_image_part[0] && rename(g_image_part, g_image_final) != 0) rt_log("cannot rename image ", g_image_part);
+  g_image_part[0] = '\0';
+}
+
+void discard_image(void) {
+  if (g_image_part[0]) unlink(g_image_part);
+  g_image_part[0] = '\0';
+}
+
+/* <ckptdir>/ckpt_<program>_<upid>.dmtcp and its .part. No snprintf: user
+ * threads are stopped and may hold stdio locks. */
+void set_image_names(void) {
+  const char *parts[] = {g_settings.ckptdir, "/ckpt_", g_program, "_", g_upid, ".dmtcp"};
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    n += rt_strlcpy(g_image_final + n, parts[i], sizeof g_image_final - n - 8);
+  rt_strlcpy(g_image_part, g_image_final, sizeof g_image_part);
+  rt_strlcpy(g_image_part + n, ".part", sizeof g_image_part - n);
 }
 
 static void after_restart(void);
@@ -179,13 +200,7 @@ static void on_advance(struct proto_msg *m) {
   } else if (strcmp(state, "CHECKPOINTED") == 0) {
     long long members = proto_get_ll(m, "num_members", -1);
     if (members > 0) g_num_members = (uint32_t)members;
-    /* No snprintf here: user threads are stopped and may hold stdio locks. */
-    const char *parts[] = {g_settings.ckptdir, "/ckpt_", g_program, "_", g_upid, ".dmtcp"};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-      n += rt_strlcpy(g_image_final + n, parts[i], sizeof g_image_final - n - 8);
-    rt_strlcpy(g_image_part, g_image_final, sizeof g_image_part);
-    rt_strlcpy(g_image_part + n, ".part", sizeof g_image_part - n);
+    set_image_names();
     char err[512];
     int rc = checkpoint_now(err, sizeof err);
     if (rc == 1) {
@@ -204,8 +219,7 @@ static void on_advance(struct proto_msg *m) {
     }
     reply(state, g_image_final);
   } else if (strcmp(state, "REFILLED") == 0) {
-    if (g_image_part[0]) rename_image();
-    g_image_part[0] = '\0';
+    rename_image();
     reply(state, NULL);
   } else if (strcmp(state, "RUNNING") == 0) {
     release_threads();
@@ -216,19 +230,26 @@ static void on_advance(struct proto_msg *m) {
 }
 
 static void on_abort(void) {
-  if (g_image_part[0]) unlink(g_image_part);
-  g_image_part[0] = '\0';
+  discard_image();
   release_threads();
   reply("RUNNING", NULL);
 }
 
-static void *checkpoint_thread(void *arg) {
-  (void)arg;
+/* The checkpoint thread blocks every signal, so none meant for the program lands on it. */
+static char g_ckpt_comm[16];
+
+void checkpoint_thread_setup(void) {
   g_ckpt_tid = rt_gettid();
+  prctl(PR_GET_NAME, (unsigned long)g_ckpt_comm, 0, 0, 0);
   g_ckpt_fs_base = rt_get_fs();
   sigset_t all;
   sigfillset(&all);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+}
+
+static void *checkpoint_thread(void *arg) {
+  (void)arg;
+  checkpoint_thread_setup();
   for (;;) {
     struct proto_msg m;
     if (proto_recv(g_coord_fd, &m) != 0) {
@@ -245,11 +266,10 @@ static void *checkpoint_thread(void *arg) {
 }
 
 /* In the restarted process, on the checkpoint thread, after every user thread
- * has its kernel thread back: put back what the kernel forgot, rejoin the
- * coordinator and follow the restart barrier; the ADVANCE RUNNING at its end
- * releases the user threads through on_advance. */
-static void after_restart(void) {
+ * has its kernel thread back: put back what the kernel forgot. */
+void restore_process_after_restart(void) {
   g_ckpt_tid = rt_gettid();
+  prctl(PR_SET_NAME, (unsigned long)g_ckpt_comm, 0, 0, 0);
   for (int i = 0; i < g_nthreads; i++) {
     struct thread_slot *t = &g_threads[i];
     if (t->tid <= 0) continue;
@@ -265,6 +285,12 @@ static void after_restart(void) {
   g_settings.quiet = (ri->flags & DMTCP_RI_QUIET) ? 1 : g_settings.quiet;
   gethostname(g_hostname, sizeof g_hostname - 1);
   g_image_part[0] = '\0';
+}
+
+/* Then rejoin the coordinator and follow the restart barrier; the ADVANCE
+ * RUNNING at its end releases the user threads through on_advance. */
+static void after_restart(void) {
+  restore_process_after_restart();
   if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
     char port[16];
     snprintf(port, sizeof port, "%d", g_settings.coord_port);
@@ -283,7 +309,7 @@ __attribute__((visibility("default"))) void dmtcp_restore_entry(struct dmtcp_res
 }
 
 static void say_bye(void) {
-  if (g_coord_fd < 0) return;
+  if (g_coord_fd < 0 || g_settings.standalone) return;
   struct proto_msg m;
   proto_init(&m, MSG_BYE);
   proto_send(g_coord_fd, &m);
@@ -312,17 +338,21 @@ __attribute__((constructor)) static void dmtcp_runtime_init(void) {
   exec_capture_environment();
   g_runtime_active = 1;
   suspend_install_handler();
-  if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
-    fprintf(stderr, "dmtcp: cannot reach the coordinator at %s:%d: %s\n", g_settings.coord_host,
-            g_settings.coord_port, strerror(errno));
-    _exit(g_settings.fail_rc);
+  if (g_settings.standalone) {
+    snprintf(g_comp_id, sizeof g_comp_id, "standalone-%.80s", g_upid);
+  } else {
+    if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
+      fprintf(stderr, "dmtcp: cannot reach the coordinator at %s:%d: %s\n", g_settings.coord_host,
+              g_settings.coord_port, strerror(errno));
+      _exit(g_settings.fail_rc);
+    }
+    hello(0);
   }
-  hello(0);
   pthread_t th;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&th, &attr, checkpoint_thread, NULL) != 0)
+  if (pthread_create(&th, &attr, g_settings.standalone ? standalone_thread : checkpoint_thread, NULL) != 0)
     fail("cannot start the checkpoint thread", NULL);
   pthread_attr_destroy(&attr);
   atexit(say_bye);

@@ -35,6 +35,7 @@ struct thread_slot {
   void *robust_head;
   size_t robust_len;
   stack_t altstack;
+  char comm[16];           /* the thread's name (ps, top): the kernel forgets it */
 };
 
 /* Settings read from the environment at start (set by dmtcp_launch). */
@@ -48,6 +49,8 @@ struct settings {
   int quiet;
   int interval;              /* -1: not given */
   int fail_rc;
+  int standalone;            /* --no-coordinator: the process serves dmtcp_command itself */
+  char port_file[1024];
 };
 
 extern struct settings g_settings;
@@ -92,6 +95,17 @@ void futex_wake(_Atomic int *addr);
 void *rt_mmap(size_t len);
 void rt_munmap(void *p, size_t len);
 uint64_t rt_get_fs(void);
+
+/* runtime.c: the checkpoint steps shared by both modes */
+void set_image_names(void);
+int checkpoint_now(char *err, size_t errlen);   /* 0, -1, or 1 in the restarted process */
+void rename_image(void);
+void discard_image(void);
+void restore_process_after_restart(void);
+void checkpoint_thread_setup(void);
+
+/* standalone.c: --no-coordinator */
+void *standalone_thread(void *arg);
 
 /* exec.c */
 extern int g_runtime_active;

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ static void thread_restarted(struct thread_slot *t) {
   if (&__rseq_size && &__rseq_offset && __rseq_size > 0) { /* 32: the original ABI size glibc registers */
     syscall(SYS_rseq, (void *)(t->fs_base + (uint64_t)__rseq_offset), 32, 0, 0x53053053);
   }
+  if (t->comm[0]) prctl(PR_SET_NAME, (unsigned long)t->comm, 0, 0, 0);
   if (!(t->altstack.ss_flags & SS_DISABLE)) {
     stack_t ss = {.ss_sp = t->altstack.ss_sp, .ss_size = t->altstack.ss_size, .ss_flags = 0};
     sigaltstack(&ss, NULL);
@@ -65,6 +67,7 @@ static void ckpt_signal_handler(int sig, siginfo_t *si, void *uc) {
   t->fs_base = rt_get_fs();
   syscall(SYS_get_robust_list, 0, &t->robust_head, &t->robust_len);
   sigaltstack(NULL, &t->altstack);
+  prctl(PR_GET_NAME, (unsigned long)t->comm, 0, 0, 0);
   int seen = atomic_load(&g_release);
   if (ctx_save(&t->ctx) == 0) {
     atomic_store(&t->state, T_SUSPENDED);

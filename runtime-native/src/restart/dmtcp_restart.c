@@ -434,7 +434,11 @@ int main(int argc, char **argv) {
   t.tmpdir = tmpdir;
   t.quiet = g_quiet;
   char err[512];
-  if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) die(NULL, err);
+  /* An image launched with --no-coordinator coordinates itself after restart too. */
+  int standalone = (imgs[0].h->flags & DMTCP_HF_STANDALONE) != 0;
+  if (standalone && npaths > 1) die(paths[1], "a --no-coordinator image restarts alone");
+  if (standalone) t.port = t.port >= 0 ? t.port : 0; /* 0: listen where it listened before */
+  else if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) die(NULL, err);
 
   struct dmtcp_restore_info info;
   memset(&info, 0, sizeof info);

@@ -1,0 +1,81 @@
+package org.dmtcpng.autotest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * dmtcp_launch --no-coordinator: the process answers dmtcp_command itself, checkpoints, and after
+ * dmtcp_restart (which starts no coordinator) goes on where it was and can be checkpointed again.
+ */
+class StandaloneModeTest {
+  static final Path ROOT = Path.of(System.getProperty("dmtcp.root", "..")).toAbsolutePath().normalize();
+  private final List<Process> started = new ArrayList<>();
+
+  @Test
+  void aStandaloneProcessCheckpointsAndRestartsWithoutACoordinator() throws Exception {
+    Path work = Files.createTempDirectory("standalone");
+    Path portFile = work.resolve("port");
+    try {
+      start(work, "run1", ROOT.resolve("bin/dmtcp_launch").toString(), "--no-coordinator", "-p", "0",
+          "--port-file", portFile.toString(), "--ckptdir", work.toString(),
+          ROOT.resolve("app-corpus/build/counter").toString());
+      await(() -> Files.exists(portFile) && CaseRun.read(portFile).strip().matches("\\d+")
+          && ProgressLog.read(work.resolve("run1.out")).progress().size() >= 3);
+      String port = CaseRun.read(portFile).strip();
+      long low = ProgressLog.read(work.resolve("run1.out")).last();
+      assertEquals(0, command(work, port, "-bc"));
+      long high = ProgressLog.read(work.resolve("run1.out")).last();
+      assertEquals(0, command(work, port, "-k"));
+      assertTrue(started.get(0).waitFor(30, TimeUnit.SECONDS), "the process died on --kill");
+      Files.delete(portFile);
+      Path image;
+      try (var s = Files.list(work)) {
+        image = s.filter(p -> p.getFileName().toString().matches("ckpt_counter_.*\\.dmtcp")).findFirst().orElseThrow();
+      }
+      start(work, "run2", ROOT.resolve("bin/dmtcp_restart").toString(), image.toString());
+      await(() -> Files.exists(portFile) && ProgressLog.read(work.resolve("run2.out")).progress().size() >= 3);
+      assertNull(ProgressLog.read(work.resolve("run2.out")).checkContinues(low, high));
+      String port2 = CaseRun.read(portFile).strip();
+      assertEquals(0, command(work, port2, "-bc"), "a second generation");
+      assertEquals(0, command(work, port2, "-q"));
+      assertTrue(started.get(1).waitFor(30, TimeUnit.SECONDS), "the restarted process died on --quit");
+    } finally {
+      for (Process p : started) {
+        p.destroyForcibly();
+      }
+      AutotestMain.deleteTree(work);
+    }
+  }
+
+  private void start(Path work, String name, String... cmd) throws IOException {
+    started.add(new ProcessBuilder(cmd).directory(work.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectOutput(work.resolve(name + ".out").toFile()).redirectErrorStream(true).start());
+  }
+
+  private static int command(Path work, String port, String what) throws Exception {
+    Process p = new ProcessBuilder(ROOT.resolve("bin/dmtcp_command").toString(), "-p", port, what)
+        .directory(work.toFile()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    return p.exitValue();
+  }
+
+  private static void await(BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out");
+      Thread.sleep(50);
+    }
+  }
+}
