@@ -21,6 +21,25 @@ struct coord_target {
  * t->port holds the real port. Returns 0, or -1 with a one-line reason in err. */
 int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen);
 
+/* The help text of the coordinator options both commands share. */
+#define DMTCP_COORD_HELP \
+  "Connecting to the DMTCP Coordinator:\n" \
+  "  -h, --coord-host HOSTNAME (environment variable DMTCP_COORD_HOST)\n" \
+  "              Hostname where dmtcp_coordinator is run (default: localhost)\n" \
+  "  -p, --coord-port PORT_NUM (environment variable DMTCP_COORD_PORT)\n" \
+  "              Port where dmtcp_coordinator is run (default: 7779)\n" \
+  "  --port-file FILENAME\n" \
+  "              File to write listener port number.\n" \
+  "  -j, --join-coordinator\n" \
+  "              Join an existing coordinator, raise error if one doesn't already exist\n" \
+  "  --new-coordinator\n" \
+  "              Create a new coordinator at the given port. Fail if one already exists.\n" \
+  "  --any-coordinator\n" \
+  "              Join the coordinator on the port if there is one, else start one (default)\n"
+#define DMTCP_INTERVAL_HELP \
+  "  -i, --interval SECONDS (environment variable DMTCP_CHECKPOINT_INTERVAL)\n" \
+  "              Time in seconds between automatic checkpoints (0 = never)\n\n"
+
 /* $DMTCP_FAIL_RC, or 99: the exit code of our own failures. */
 int dmtcp_fail_rc(void);
 

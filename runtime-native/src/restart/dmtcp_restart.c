@@ -48,21 +48,8 @@ static void usage(FILE *out) {
   fputs(
       "Usage: dmtcp_restart [OPTIONS] <ckpt1.dmtcp> [ckpt2.dmtcp...] | <directory>\n\n"
       "Restart processes from a checkpoint image.\n\n"
-      "Connecting to the DMTCP Coordinator:\n"
-      "  -h, --coord-host HOSTNAME (environment variable DMTCP_COORD_HOST)\n"
-      "              Hostname where dmtcp_coordinator is run (default: localhost)\n"
-      "  -p, --coord-port PORT_NUM (environment variable DMTCP_COORD_PORT)\n"
-      "              Port where dmtcp_coordinator is run (default: 7779)\n"
-      "  --port-file FILENAME\n"
-      "              File to write listener port number.\n"
-      "  -j, --join-coordinator\n"
-      "              Join an existing coordinator, raise error if one doesn't already exist\n"
-      "  --new-coordinator\n"
-      "              Create a new coordinator at the given port. Fail if one already exists.\n"
-      "  --any-coordinator\n"
-      "              Join the coordinator on the port if there is one, else start one (default)\n"
-      "  -i, --interval SECONDS (environment variable DMTCP_CHECKPOINT_INTERVAL)\n"
-      "              Time in seconds between automatic checkpoints (0 = never)\n\n"
+      DMTCP_COORD_HELP
+      DMTCP_INTERVAL_HELP
       "Other options:\n"
       "  --no-strict-checking (environment variable DMTCP_DISABLE_STRICT_CHECKING)\n"
       "              Allow an image to be restarted by a user other than its owner\n"
