@@ -328,6 +328,50 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
 
 /* ---- main --------------------------------------------------------------- */
 
+/* A member that died after its generation was committed but before it renamed
+ * its image leaves the previous generation under the final name and the
+ * committed one, complete, as <name>.part. When the other images of the set
+ * are of a newer generation of the same computation, that .part is the image
+ * the set needs: use it. Anything else (incomplete, another computation or
+ * generation) is left alone and the set is refused below as before. */
+static void use_committed_parts(struct image *imgs, char **paths, int n, int strict) {
+  uint64_t newest = 0;
+  for (int i = 0; i < n; i++)
+    if (imgs[i].h->generation > newest) newest = imgs[i].h->generation;
+  for (int i = 0; i < n; i++) {
+    if (imgs[i].h->generation == newest) continue;
+    char part[PATH_MAX + 8];
+    snprintf(part, sizeof part, "%s.part", paths[i]);
+    struct image candidate;
+    char err[512];
+    if (access(part, R_OK) != 0) continue;
+    if (image_open(&candidate, part, strict, err, sizeof err) != 0) {
+      image_close(&candidate);
+      continue;
+    }
+    int fits = candidate.h->generation == newest &&
+               strcmp(candidate.h->comp_id, imgs[i].h->comp_id) == 0 &&
+               strcmp(candidate.h->upid, imgs[i].h->upid) == 0;
+    for (int j = 0; j < n && fits; j++)
+      if (imgs[j].h->generation == newest) fits = strcmp(imgs[j].h->comp_id, candidate.h->comp_id) == 0;
+    if (!fits) {
+      image_close(&candidate);
+      continue;
+    }
+    /* finish the commit its process did not live to do */
+    if (rename(part, paths[i]) != 0) {
+      image_close(&candidate);
+      continue;
+    }
+    if (!g_quiet)
+      fprintf(stderr, "dmtcp_restart: %s: generation %llu was committed but not renamed; renamed %s into place\n",
+              paths[i], (unsigned long long)newest, part);
+    image_close(&imgs[i]);
+    imgs[i] = candidate;
+    imgs[i].path = paths[i];
+  }
+}
+
 static int add_image(char ***list, int *n, const char *path) {
   char *abs = realpath(path, NULL);
   *list = realloc(*list, (size_t)(*n + 1) * sizeof **list);
@@ -406,6 +450,7 @@ int main(int argc, char **argv) {
     char err[512];
     if (image_open(&imgs[i], paths[i], strict, err, sizeof err) != 0) die(paths[i], err);
   }
+  use_committed_parts(imgs, paths, npaths, strict);
   for (int i = 1; i < npaths; i++) {
     if (strcmp(imgs[i].h->comp_id, imgs[0].h->comp_id) != 0 || imgs[i].h->generation != imgs[0].h->generation) {
       char msg[512];
