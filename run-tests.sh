@@ -19,8 +19,9 @@ step() { # step NAME CMD...: run a step, remember a failure, go on
 
 step build-and-unit-tests mvn -B package
 if [ -x bin/dmtcp_launch ] && [ -d autotest/target/classes ]; then
-  step autotest ./autotest.sh -v
+  # the unprivileged pass first: the whole corpus's run is the one the summary reports
   step autotest-unprivileged ./autotest.sh -v --as-user dmtcptest --core
+  step autotest ./autotest.sh -v
 else
   echo "==== autotest: not run, the build did not produce bin/ and the harness"; failed+=(autotest)
 fi
