@@ -28,6 +28,7 @@ uint32_t g_num_members = 1;
 int g_runtime_active;
 
 static struct ctx g_ckpt_ctx;
+static int g_suspend_failed;
 static struct dmtcp_restore_info g_restore_info;
 static char g_image_final[2048], g_image_part[2048];
 static char g_hostname[256];
@@ -195,14 +196,22 @@ static void on_advance(struct proto_msg *m) {
   proto_get(m, "state", state, sizeof state);
   g_generation = (uint64_t)proto_get_ll(m, "generation", (long long)g_generation);
   if (strcmp(state, "SUSPENDED") == 0) {
-    if (suspend_all_threads() != 0) rt_log("could not stop every thread", NULL);
+    g_suspend_failed = suspend_all_threads() != 0;
+    if (g_suspend_failed) rt_log("a thread did not stop for the checkpoint; this generation fails", NULL);
     reply(state, NULL);
   } else if (strcmp(state, "CHECKPOINTED") == 0) {
     long long members = proto_get_ll(m, "num_members", -1);
     if (members > 0) g_num_members = (uint32_t)members;
     set_image_names();
     char err[512];
-    int rc = checkpoint_now(err, sizeof err);
+    int rc;
+    if (g_suspend_failed) {
+      snprintf(err, sizeof err, "thread %d did not stop (does it block the checkpoint signal?)",
+               (int)g_unstoppable_tid);
+      rc = -1;
+    } else {
+      rc = checkpoint_now(err, sizeof err);
+    }
     if (rc == 1) {
       after_restart();
       return;

@@ -68,7 +68,8 @@ extern size_t g_pthread_tid_offset;   /* offset of the tid in glibc's struct pth
 
 /* suspend.c */
 void suspend_install_handler(void);
-int suspend_all_threads(void);          /* 0 or -1 */
+int suspend_all_threads(void);          /* 0 or -1 (g_unstoppable_tid) */
+extern pid_t g_unstoppable_tid;
 void release_threads(void);
 void restore_user_threads(struct dmtcp_restore_info *info, const struct ctx *ckpt_ctx);
 

@@ -63,7 +63,11 @@ static void listen_again(void) {
 static int checkpoint_alone(char *err, size_t errlen) {
   g_generation++;
   g_num_members = 1;
-  if (suspend_all_threads() != 0) rt_log("could not stop every thread", NULL);
+  if (suspend_all_threads() != 0) {
+    snprintf(err, errlen, "thread %d did not stop (does it block the checkpoint signal?)", (int)g_unstoppable_tid);
+    release_threads();
+    return -1;
+  }
   set_image_names();
   int rc = checkpoint_now(err, errlen);
   if (rc == 1) {

@@ -115,9 +115,22 @@ static int alive(pid_t tid) {
   return syscall(SYS_tgkill, getpid(), tid, 0) == 0 || errno != ESRCH;
 }
 
+pid_t g_unstoppable_tid;
+
+static long monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 /* Signals every user thread until the set of threads is stable and all of
- * them are parked. Called by the checkpoint thread only. */
+ * them are parked. A thread that does not stop within 10 s (it blocks the
+ * checkpoint signal behind our back) fails the checkpoint instead of hanging
+ * it: returns -1 with its tid in g_unstoppable_tid; the parked ones stay parked
+ * until release_threads(). Called by the checkpoint thread only. */
 int suspend_all_threads(void) {
+  long deadline = monotonic_ms() + 10000;
+  g_unstoppable_tid = 0;
   static pid_t tids[MAX_THREADS];
   pid_t pid = getpid(), self = rt_gettid();
   memset(g_threads, 0, sizeof g_threads);
@@ -145,6 +158,11 @@ int suspend_all_threads(void) {
           atomic_store(&t->state, T_FREE);
           t->tid = -1;
           break;
+        }
+        if (monotonic_ms() > deadline) {
+          g_unstoppable_tid = t->tid;
+          atomic_store(&t->state, T_FREE); /* if it parks later, it waits for the release */
+          return -1;
         }
         struct timespec ts = {0, 2 * 1000 * 1000};
         syscall(SYS_futex, (int *)&t->state, 128 /* FUTEX_WAIT_PRIVATE */, T_SIGNALED, &ts,
