@@ -13,31 +13,36 @@ import java.util.Map;
  * @param cycles         checkpoint, kill, restart cycles
  * @param env            extra environment for dmtcp_launch
  * @param launchOptions  extra options for dmtcp_launch
+ * @param restartOptions extra options for dmtcp_restart (on the cycles that use it)
  * @param slow           only with --slow
  * @param core           also run as an unprivileged user in CI
  * @param requiredTool   a command that must be on PATH, or null
  */
 public record Case(String name, List<String> argv, int processes, int cycles,
-    Map<String, String> env, List<String> launchOptions, boolean slow, boolean core,
-    String requiredTool) {
+    Map<String, String> env, List<String> launchOptions, List<String> restartOptions, boolean slow,
+    boolean core, String requiredTool) {
 
   static Case of(String name, String... argv) {
-    return new Case(name, List.of(argv), 1, 3, Map.of(), List.of(), false, false, null);
+    return new Case(name, List.of(argv), 1, 3, Map.of(), List.of(), List.of(), false, false, null);
   }
 
   Case asCore() {
-    return new Case(name, argv, processes, cycles, env, launchOptions, slow, true, requiredTool);
+    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, slow, true, requiredTool);
   }
 
   Case asSlow() {
-    return new Case(name, argv, processes, cycles, env, launchOptions, true, core, requiredTool);
+    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, true, core, requiredTool);
   }
 
   Case needs(String tool) {
-    return new Case(name, argv, processes, cycles, env, launchOptions, slow, core, tool);
+    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, slow, core, tool);
   }
 
   Case launchOptions(String... options) {
-    return new Case(name, argv, processes, cycles, env, List.of(options), slow, core, requiredTool);
+    return new Case(name, argv, processes, cycles, env, List.of(options), restartOptions, slow, core, requiredTool);
+  }
+
+  Case restartOptions(String... options) {
+    return new Case(name, argv, processes, cycles, env, launchOptions, List.of(options), slow, core, requiredTool);
   }
 }

@@ -143,6 +143,7 @@ public final class CaseRun implements AutoCloseable {
     List<String> cmd = new ArrayList<>();
     if (cycle % 2 == 1) {
       cmd.addAll(List.of(bin("dmtcp_restart"), "-j", "-p", Integer.toString(port)));
+      cmd.addAll(c.restartOptions());
       images.forEach(i -> cmd.add(i.toString()));
     } else {
       cmd.add(work.resolve("dmtcp_restart_script.sh").toString());

@@ -10,6 +10,7 @@ public final class Corpus {
     return List.of(
         Case.of("counter", "{corpus}/counter").asCore(),
         Case.of("counter-nogzip", "{corpus}/counter").launchOptions("--no-gzip").asCore(),
+        Case.of("counter-restart-options", "{corpus}/counter").restartOptions("--no-strict-checking", "-q"),
         Case.of("threads16", "{corpus}/threads16").asCore(),
         Case.of("bigheap", "{corpus}/bigheap", "64"),
         Case.of("recursion", "{corpus}/recursion", "50000"),
