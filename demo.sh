@@ -7,7 +7,7 @@ root=$(dirname "$(readlink -f "$0")")
 cd "$root"
 scripts/install-deps.sh
 echo "== building (mvn -B -q -DskipTests package)"
-mvn -B -q -DskipTests package
+mvn -B -q -Dstyle.color=never -DskipTests package
 
 work=$(mktemp -d /tmp/dmtcp-demo.XXXXXX)
 cleanup() {
