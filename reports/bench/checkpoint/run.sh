@@ -6,6 +6,7 @@
 #
 # usage: reports/bench/checkpoint/run.sh [--mib N] [--dir DIR] [--no-gzip] [--gzip-size]
 #   --gzip-size  also measure what gzip -6 makes of the data (slow: ~45 s per GiB)
+#   --no-fsync   checkpoint with DMTCP_CKPT_FSYNC=0 (dd does not fsync either)
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 root=$(readlink -f "$here/../../..")
@@ -16,6 +17,7 @@ while [ $# -gt 0 ]; do
     --dir) dir=$2; shift 2;;
     --no-gzip) gzipflag=--no-gzip; shift;;
     --gzip-size) gzipsize=1; shift;;
+    --no-fsync) export DMTCP_CKPT_FSYNC=0; shift;;
     *) echo "usage: $0 [--mib N] [--dir DIR] [--no-gzip] [--gzip-size]" >&2; exit 2;;
   esac
 done
@@ -87,7 +89,8 @@ done
 {
   echo "# Checkpoint and restart of a process holding $mib MiB"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores with \`reports/bench/checkpoint/run.sh --mib $mib ${gzipflag} $([ $gzipsize = 1 ] && echo --gzip-size)\`,"
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores with \`reports/bench/checkpoint/run.sh --mib $mib ${gzipflag} $([ $gzipsize = 1 ] && echo --gzip-size) $([ "${DMTCP_CKPT_FSYNC:-1}" = 0 ] && echo --no-fsync)\`,"
+  echo "images fsync'd before the rename: $([ "${DMTCP_CKPT_FSYNC:-1}" = 0 ] && echo no || echo yes)."
   echo "images in \`$dir\`. dd: best of 3 runs of \`dd if=/dev/zero bs=1M count=$mib\` into the same directory = **${best_dd} s**."
   echo "Checkpoint = wall time of a blocking checkpoint request (protocol client, no JVM start);"
   echo "restart = from starting \`dmtcp_restart\` to the coordinator reporting the process RUNNING."
@@ -101,5 +104,5 @@ done
   echo "| data | MiB | checkpoint s | × best dd | dd here s | × dd here | restart s | × best dd | × dd here | image bytes | gzip -6 bytes | data verified after restart |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
-} >"$here/results.md"
-cat "$here/results.md"
+} >"$here/results${DMTCP_CKPT_FSYNC:+-nofsync}.md"
+cat "$here/results${DMTCP_CKPT_FSYNC:+-nofsync}.md"

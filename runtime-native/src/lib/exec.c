@@ -20,7 +20,8 @@ extern char **environ;
 /* Variables the runtime needs in the new image, captured at start-up. */
 static const char *const KEEP[] = {"LD_PRELOAD", "DMTCP_LAUNCHED", "DMTCP_COORD_HOST",
                                    "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR", "DMTCP_GZIP",
-                                   "DMTCP_SIGCKPT", "DMTCP_TMPDIR", "DMTCP_QUIET", "DMTCP_FAIL_RC"};
+                                   "DMTCP_SIGCKPT", "DMTCP_TMPDIR", "DMTCP_QUIET", "DMTCP_FAIL_RC",
+                                   "DMTCP_CKPT_FSYNC"};
 #define NKEEP (sizeof KEEP / sizeof KEEP[0])
 static char *g_keep[NKEEP];
 

@@ -518,7 +518,8 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
       pwrite_all(fd, state, state_len, (off_t)state_off) ||
       pwrite_all(fd, h, sizeof *h, 0))
     goto out_io;
-  if (fsync(fd) != 0) goto out_io;
+  /* Durable before the rename can replace the last good image (DMTCP_CKPT_FSYNC=0 skips it). */
+  if (g_settings.fsync && fsync(fd) != 0) goto out_io;
   rc = 0;
   goto out;
 

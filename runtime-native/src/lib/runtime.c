@@ -63,6 +63,7 @@ static void read_settings(void) {
   s->quiet = env_int("DMTCP_QUIET", 0);
   s->interval = env_int("DMTCP_CHECKPOINT_INTERVAL", -1);
   s->standalone = env_int("DMTCP_NO_COORDINATOR", 0) == 1;
+  s->fsync = env_int("DMTCP_CKPT_FSYNC", 1) != 0;
   const char *pf = getenv("DMTCP_PORT_FILE");
   if (pf) rt_strlcpy(s->port_file, pf, sizeof s->port_file);
 }

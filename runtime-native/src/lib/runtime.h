@@ -50,6 +50,7 @@ struct settings {
   int interval;              /* -1: not given */
   int fail_rc;
   int standalone;            /* --no-coordinator: the process serves dmtcp_command itself */
+  int fsync;                 /* DMTCP_CKPT_FSYNC (default 1): image durable before it replaces the last */
   char port_file[1024];
 };
 
