@@ -157,11 +157,11 @@ static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *c
     int worth = 1;
     if (h->raw_len >= 128 * 1024) {
       size_t sample = 16 * 1024;
-      size_t got = ZSTD_compressCCtx(cctx, s->zbuf, w->zcap, raw + h->raw_len / 2, sample, 1);
+      size_t got = ZSTD_compress2(cctx, s->zbuf, w->zcap, raw + h->raw_len / 2, sample);
       worth = !ZSTD_isError(got) && got < sample * 15 / 16;
     }
     if (worth) {
-      size_t got = ZSTD_compressCCtx(cctx, s->zbuf, w->zcap, raw, h->raw_len, 1);
+      size_t got = ZSTD_compress2(cctx, s->zbuf, w->zcap, raw, h->raw_len);
       if (!ZSTD_isError(got) && got < (size_t)h->raw_len * 31 / 32) {
         h->codec = DMTCP_CODEC_ZSTD;
         h->stored_len = (uint32_t)got;
@@ -381,6 +381,14 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   w.cctx[0] = ZSTD_createCCtx_advanced(mem);
   w.cctx[1] = ZSTD_createCCtx_advanced(mem);
   if (!w.cctx[0] || !w.cctx[1]) goto out_nomem;
+  for (int i = 0; i < 2; i++) {
+    /* Level 1 for speed. Its match finder takes the nearest candidate, so data
+     * that repeats with a long period (an array of records) compresses worse
+     * than gzip; long-distance matching over the chunk finds those repeats. */
+    ZSTD_CCtx_setParameter(w.cctx[i], ZSTD_c_compressionLevel, 1);
+    ZSTD_CCtx_setParameter(w.cctx[i], ZSTD_c_windowLog, 20);
+    ZSTD_CCtx_setParameter(w.cctx[i], ZSTD_c_enableLongDistanceMatching, 1);
+  }
 
   size_t state_len = procstate_save(state, state_cap);
   if (collect_regions(&w, maps, maps_cap) != 0) {

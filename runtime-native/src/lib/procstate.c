@@ -1,11 +1,14 @@
 /* Process state the kernel forgets across a restart: signal dispositions,
- * rlimits, cwd, umask and regular-file descriptors. Saved by the checkpoint
+ * rlimits, cwd, umask, regular-file descriptors and the memory-map fields
+ * behind /proc/self/cmdline, environ and the program break. Saved by the checkpoint
  * thread into a static buffer (so it is part of the memory image) and put back
  * by it after restart. No malloc, no stdio. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -36,11 +39,52 @@ struct procstate {
   struct k_sigaction act[65];
   struct rlimit rlim[RLIM_NLIMITS];
   char cwd[4096];
+  int have_mm;
+  struct prctl_mm_map mm;
   struct ps_fd fds[PS_MAX_FDS];
 };
 
 static struct procstate g_ps;
 int g_coord_fd = -1;
+
+/* The kernel's view of the address-space layout (/proc/self/stat fields
+ * 26-28 and 45-51). After restart these still describe dmtcp_restart, so `ps`
+ * would show an empty command line and brk() would grow the wrong heap. */
+static int save_mm_layout(struct prctl_mm_map *mm) {
+  char buf[2048];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  uint64_t field[53] = {0};
+  int f = 2;
+  for (p++; *p && f < 52; p++) {
+    if (*p == ' ') {
+      f++;
+    } else if (*p >= '0' && *p <= '9') {
+      field[f] = field[f] * 10 + (uint64_t)(*p - '0');
+    }
+  }
+  if (f < 51) return 0;
+  memset(mm, 0, sizeof *mm);
+  mm->start_code = field[26];
+  mm->end_code = field[27];
+  mm->start_stack = field[28];
+  mm->start_data = field[45];
+  mm->end_data = field[46];
+  mm->start_brk = field[47];
+  mm->brk = (uint64_t)syscall(SYS_brk, 0);
+  mm->arg_start = field[48];
+  mm->arg_end = field[49];
+  mm->env_start = field[50];
+  mm->env_end = field[51];
+  mm->exe_fd = (uint32_t)-1;
+  return mm->start_code != 0 && mm->arg_start != 0;
+}
 
 size_t procstate_save(void *buf, size_t cap) {
   struct procstate *ps = &g_ps;
@@ -55,6 +99,7 @@ size_t procstate_save(void *buf, size_t cap) {
   ps->umask = m;
   for (int r = 0; r < RLIM_NLIMITS; r++) getrlimit((__rlimit_resource_t)r, &ps->rlim[r]);
   if (syscall(SYS_getcwd, ps->cwd, sizeof ps->cwd) < 0) ps->cwd[0] = '\0';
+  ps->have_mm = save_mm_layout(&ps->mm);
 
   int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
@@ -108,6 +153,10 @@ void procstate_restore(void) {
     if (getrlimit((__rlimit_resource_t)r, &now) == 0 && ps->rlim[r].rlim_cur <= now.rlim_max)
       setrlimit((__rlimit_resource_t)r, &(struct rlimit){ps->rlim[r].rlim_cur, now.rlim_max});
   }
+  /* After the rlimits (the kernel checks RLIMIT_DATA). PR_SET_MM_MAP needs no
+   * capability when it leaves the executable link alone. */
+  if (ps->have_mm && prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&ps->mm, sizeof ps->mm, 0) != 0)
+    rt_log("restart: cannot restore the command line and heap layout: ", strerror(errno));
   if (ps->cwd[0] && chdir(ps->cwd) != 0) rt_log("restart: cannot return to directory ", ps->cwd);
   for (uint32_t i = 0; i < ps->nfds; i++) {
     struct ps_fd *f = &ps->fds[i];

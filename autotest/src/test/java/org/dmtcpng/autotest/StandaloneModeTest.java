@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * dmtcp_launch --no-coordinator: the process answers dmtcp_command itself, checkpoints, and after
  * dmtcp_restart (which starts no coordinator) goes on where it was and can be checkpointed again.
+ * The restarted process also shows its own command line and program break to the kernel's readers
+ * ({@code ps}, {@code /proc/<pid>/cmdline}, {@code /proc/<pid>/stat}), not dmtcp_restart's.
  */
 class StandaloneModeTest {
   static final Path ROOT = Path.of(System.getProperty("dmtcp.root", "..")).toAbsolutePath().normalize();
@@ -29,10 +31,12 @@ class StandaloneModeTest {
     try {
       start(work, "run1", ROOT.resolve("bin/dmtcp_launch").toString(), "--no-coordinator", "-p", "0",
           "--port-file", portFile.toString(), "--ckptdir", work.toString(),
-          ROOT.resolve("app-corpus/build/counter").toString());
+          ROOT.resolve("app-corpus/build/counter").toString(), "alpha", "beta gamma");
       await(() -> Files.exists(portFile) && CaseRun.read(portFile).strip().matches("\\d+")
           && ProgressLog.read(work.resolve("run1.out")).progress().size() >= 3);
       String port = CaseRun.read(portFile).strip();
+      String cmdline = cmdline(started.get(0).pid());
+      assertTrue(cmdline.endsWith("counter\0alpha\0beta gamma\0"), cmdline);
       long low = ProgressLog.read(work.resolve("run1.out")).last();
       assertEquals(0, command(work, port, "-bc"));
       long high = ProgressLog.read(work.resolve("run1.out")).last();
@@ -46,6 +50,7 @@ class StandaloneModeTest {
       start(work, "run2", ROOT.resolve("bin/dmtcp_restart").toString(), image.toString());
       await(() -> Files.exists(portFile) && ProgressLog.read(work.resolve("run2.out")).progress().size() >= 3);
       assertNull(ProgressLog.read(work.resolve("run2.out")).checkContinues(low, high));
+      assertEquals(cmdline, cmdline(started.get(1).pid()), "the command line after restart");
       String port2 = CaseRun.read(portFile).strip();
       assertEquals(0, command(work, port2, "-bc"), "a second generation");
       assertEquals(0, command(work, port2, "-q"));
@@ -62,6 +67,10 @@ class StandaloneModeTest {
     started.add(new ProcessBuilder(cmd).directory(work.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectOutput(work.resolve(name + ".out").toFile()).redirectErrorStream(true).start());
+  }
+
+  private static String cmdline(long pid) throws IOException {
+    return Files.readString(Path.of("/proc/" + pid + "/cmdline"));
   }
 
   private static int command(Path work, String port, String what) throws Exception {
