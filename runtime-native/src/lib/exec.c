@@ -21,7 +21,7 @@ extern char **environ;
 static const char *const KEEP[] = {"LD_PRELOAD", "DMTCP_LAUNCHED", "DMTCP_COORD_HOST",
                                    "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR", "DMTCP_GZIP",
                                    "DMTCP_SIGCKPT", "DMTCP_TMPDIR", "DMTCP_QUIET", "DMTCP_FAIL_RC",
-                                   "DMTCP_CKPT_FSYNC"};
+                                   "DMTCP_CKPT_FSYNC", "DMTCP_CKPT_DIRECT"};
 #define NKEEP (sizeof KEEP / sizeof KEEP[0])
 static char *g_keep[NKEEP];
 

@@ -6,7 +6,12 @@
  * mmap-backed allocator. Chunks are encoded on both cores: the checkpoint
  * thread takes the even chunks and a raw worker thread (cloned without glibc's
  * knowledge, so it leaves no trace in the image) the odd ones; the checkpoint
- * thread writes them all in order. */
+ * thread writes them all in order.
+ *
+ * A durable image (the default) is written with O_DIRECT: its bytes must reach
+ * the device before the rename anyway, and streaming them from an aligned
+ * buffer skips filling (and then flushing) a page-cache copy of the whole
+ * image, which on a machine short of free pages costs more than the write. */
 #define XXH_INLINE_ALL
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,7 @@
 #define BATCH 8   /* chunks per writev: large writes let the page cache use large folios */
 #define MAX_REGIONS 8192
 #define MAX_PRIVATE 64
+#define SINK_BYTES (8u << 20) /* O_DIRECT write size */
 
 /* Memory of the runtime itself that must not go into the image. */
 static struct { uintptr_t start, end; } g_private[MAX_PRIVATE];
@@ -106,7 +112,7 @@ struct writer {
   struct ring_slot ring[RING];
   size_t zcap;
   int compress;
-  ZSTD_CCtx *cctx[2];
+  ZSTD_CCtx *cctx[2][2];            /* [encoder][long-distance matching] */
   _Atomic int next_for_worker;      /* protocol between the two encoders */
   _Atomic int worker_error;
 };
@@ -121,7 +127,7 @@ static int page_is_zero(const void *p) {
 }
 
 /* Encodes job j into slot s with the given zstd context. */
-static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *cctx) {
+static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *const cctx[2]) {
   const struct chunk_job *job = &w->jobs[j];
   struct dmtcp_chunk_header *h = &s->hdr;
   memset(h, 0, sizeof *h);
@@ -153,15 +159,18 @@ static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *c
   s->data = raw;
   if (w->compress && h->raw_len) {
     /* A quick trial on a sample: incompressible data is stored as it is, so it
-     * costs a copy into the page cache and nothing more. */
-    int worth = 1;
+     * costs a copy and nothing more. Data that compresses very well is likely
+     * to repeat with a long period, which only long-distance matching finds;
+     * it costs a fifth of the speed on ordinary data, so only there. */
+    int worth = 1, ldm = 0;
     if (h->raw_len >= 128 * 1024) {
       size_t sample = 16 * 1024;
-      size_t got = ZSTD_compress2(cctx, s->zbuf, w->zcap, raw + h->raw_len / 2, sample);
+      size_t got = ZSTD_compress2(cctx[0], s->zbuf, w->zcap, raw + h->raw_len / 2, sample);
       worth = !ZSTD_isError(got) && got < sample * 15 / 16;
+      ldm = worth && got < sample / 8;
     }
     if (worth) {
-      size_t got = ZSTD_compress2(cctx, s->zbuf, w->zcap, raw, h->raw_len);
+      size_t got = ZSTD_compress2(cctx[ldm], s->zbuf, w->zcap, raw, h->raw_len);
       if (!ZSTD_isError(got) && got < (size_t)h->raw_len * 31 / 32) {
         h->codec = DMTCP_CODEC_ZSTD;
         h->stored_len = (uint32_t)got;
@@ -231,6 +240,57 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t off) {
     off += got;
   }
   return 0;
+}
+
+/* Where the data stream goes: straight to the file, or, with O_DIRECT, through
+ * an aligned buffer written in SINK_BYTES pieces at aligned offsets. */
+struct sink {
+  int fd;
+  int direct;
+  char *buf;          /* SINK_BYTES, page aligned; NULL when not direct */
+  size_t fill;
+  uint64_t buf_off;   /* file offset of buf[0] */
+};
+
+/* A filesystem that accepts O_DIRECT at open but not on write gets buffered
+ * writes from then on; the bytes in the buffer are not lost. */
+static int sink_flush(struct sink *k, size_t len) {
+  if (pwrite_all(k->fd, k->buf, len, (off_t)k->buf_off) == 0) return 0;
+  if (errno != EINVAL || !k->direct) return -1;
+  int fl = fcntl(k->fd, F_GETFL);
+  if (fl < 0 || fcntl(k->fd, F_SETFL, fl & ~O_DIRECT) != 0) return -1;
+  k->direct = 0;
+  return pwrite_all(k->fd, k->buf, len, (off_t)k->buf_off);
+}
+
+static int sink_put(struct sink *k, const struct iovec *iov, int n) {
+  if (!k->buf) return write_all(k->fd, iov, n);
+  for (int i = 0; i < n; i++) {
+    const char *p = iov[i].iov_base;
+    size_t len = iov[i].iov_len;
+    while (len) {
+      size_t take = SINK_BYTES - k->fill < len ? SINK_BYTES - k->fill : len;
+      memcpy(k->buf + k->fill, p, take);
+      k->fill += take;
+      p += take;
+      len -= take;
+      if (k->fill == SINK_BYTES) {
+        if (sink_flush(k, SINK_BYTES) != 0) return -1;
+        k->buf_off += SINK_BYTES;
+        k->fill = 0;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Writes the rest, padded to a whole page, then cuts the file to its size. */
+static int sink_finish(struct sink *k, uint64_t file_size) {
+  if (!k->buf || k->fill == 0) return 0;
+  size_t len = (k->fill + PAGE - 1) & ~(size_t)(PAGE - 1);
+  memset(k->buf + k->fill, 0, len - k->fill);
+  if (sink_flush(k, len) != 0) return -1;
+  return ftruncate(k->fd, (off_t)file_size);
 }
 
 /* The first private range overlapping [start, end), or NULL. The kernel may
@@ -360,6 +420,7 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   errno = 0;
   struct writer w;
   memset(&w, 0, sizeof w);
+  struct sink sink = {.fd = -1};
   int rc = -1, fd = -1;
   size_t maps_cap = 4u << 20, regions_cap = MAX_REGIONS * sizeof(struct dmtcp_region);
   size_t state_cap = 1u << 20, jobs_cap = 0;
@@ -378,16 +439,17 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   worker_stack = private_map(worker_stack_len);
   if (!maps || !w.regions || !state || !worker_stack) goto out_nomem;
   ZSTD_customMem mem = {zalloc, zfree, NULL};
-  w.cctx[0] = ZSTD_createCCtx_advanced(mem);
-  w.cctx[1] = ZSTD_createCCtx_advanced(mem);
-  if (!w.cctx[0] || !w.cctx[1]) goto out_nomem;
   for (int i = 0; i < 2; i++) {
-    /* Level 1 for speed. Its match finder takes the nearest candidate, so data
-     * that repeats with a long period (an array of records) compresses worse
-     * than gzip; long-distance matching over the chunk finds those repeats. */
-    ZSTD_CCtx_setParameter(w.cctx[i], ZSTD_c_compressionLevel, 1);
-    ZSTD_CCtx_setParameter(w.cctx[i], ZSTD_c_windowLog, 20);
-    ZSTD_CCtx_setParameter(w.cctx[i], ZSTD_c_enableLongDistanceMatching, 1);
+    for (int ldm = 0; ldm < 2; ldm++) {
+      ZSTD_CCtx *c = w.cctx[i][ldm] = ZSTD_createCCtx_advanced(mem);
+      if (!c) goto out_nomem;
+      /* Level 1 for speed. Its match finder takes the nearest candidate, so
+       * data that repeats with a long period (an array of records) compresses
+       * worse than gzip; long-distance matching over the chunk finds those. */
+      ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+      ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 20);
+      ZSTD_CCtx_setParameter(c, ZSTD_c_enableLongDistanceMatching, ldm ? ZSTD_ps_enable : ZSTD_ps_disable);
+    }
   }
 
   size_t state_len = procstate_save(state, state_cap);
@@ -426,11 +488,23 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   uint64_t state_off = thread_off + (uint64_t)nthreads * sizeof(struct dmtcp_thread);
   uint64_t data_off = (state_off + state_len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 
-  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  sink.buf_off = data_off;
+  if (g_settings.direct) {
+    sink.buf = private_map(SINK_BYTES);
+    if (!sink.buf) goto out_nomem;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
+    if (fd < 0 && errno == EINVAL) {  /* a filesystem without O_DIRECT */
+      private_unmap(sink.buf, SINK_BYTES);
+      sink.buf = NULL;
+    }
+  }
+  if (!sink.buf) fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     fmt_err(err, errlen, "cannot create ", path);
     goto out;
   }
+  sink.fd = fd;
+  sink.direct = sink.buf != NULL;
   if (lseek(fd, (off_t)data_off, SEEK_SET) < 0) goto out_io;
 
   /* Encode on both cores, write in order. */
@@ -470,7 +544,7 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
     off += sizeof s->hdr + s->hdr.stored_len;
     r->data_len += sizeof s->hdr + s->hdr.stored_len;
     if (nbatch == BATCH || j + 1 == w.njobs) {
-      if (!io_failed && write_all(fd, iov, (int)(2 * nbatch)) != 0) io_failed = errno ? errno : EIO;
+      if (!io_failed && sink_put(&sink, iov, (int)(2 * nbatch)) != 0) io_failed = errno ? errno : EIO;
       /* the batch is written: hand its odd slots back to the worker */
       for (size_t k = batch_first; k <= j; k++)
         if (k % 2 == 1 && worker >= 0) slot_set(&w.ring[k % RING].full, 0);
@@ -481,6 +555,7 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   if (cur_region != UINT32_MAX) w.regions[cur_region].checksum = XXH64_digest(&region_sum);
   while (atomic_load(&worker_ctid) != 0)
     syscall(SYS_futex, (int *)&worker_ctid, FUTEX_WAIT, 1, NULL, NULL, 0);
+  if (!io_failed && sink_finish(&sink, off) != 0) io_failed = errno ? errno : EIO;
   if (io_failed) {
     errno = io_failed;
     goto out_io;
@@ -521,11 +596,17 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   h->tables_checksum = XXH64_digest(&tables);
   h->header_checksum = 0;
   h->header_checksum = XXH64(h, sizeof *h, 0);
-  if (pwrite_all(fd, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region), (off_t)region_off) ||
-      pwrite_all(fd, threads, (size_t)nthreads * sizeof(struct dmtcp_thread), (off_t)thread_off) ||
-      pwrite_all(fd, state, state_len, (off_t)state_off) ||
-      pwrite_all(fd, h, sizeof *h, 0))
-    goto out_io;
+  /* Header and tables in one page-aligned block before the data (aligned as O_DIRECT wants). */
+  char *prefix = private_map(data_off);
+  if (!prefix) goto out_nomem;
+  memcpy(prefix, h, sizeof *h);
+  memcpy(prefix + region_off, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region));
+  memcpy(prefix + thread_off, threads, (size_t)nthreads * sizeof(struct dmtcp_thread));
+  memcpy(prefix + state_off, state, state_len);
+  struct sink head = {.fd = fd, .direct = sink.direct, .buf = prefix, .buf_off = 0};
+  int head_failed = sink_flush(&head, data_off);
+  private_unmap(prefix, data_off);
+  if (head_failed) goto out_io;
   /* Durable before the rename can replace the last good image (DMTCP_CKPT_FSYNC=0 skips it). */
   if (g_settings.fsync && fsync(fd) != 0) goto out_io;
   rc = 0;
@@ -539,8 +620,9 @@ out_nomem:
 out:
   if (fd >= 0) close(fd);
   if (rc != 0) unlink(path);
-  ZSTD_freeCCtx(w.cctx[0]);
-  ZSTD_freeCCtx(w.cctx[1]);
+  private_unmap(sink.buf, SINK_BYTES);
+  for (int i = 0; i < 2; i++)
+    for (int ldm = 0; ldm < 2; ldm++) ZSTD_freeCCtx(w.cctx[i][ldm]);
   for (int i = 0; i < RING; i++) {
     private_unmap(w.ring[i].gather, CHUNK_BYTES);
     private_unmap(w.ring[i].zbuf, w.zcap);

@@ -30,7 +30,8 @@ int g_runtime_active;
 static struct ctx g_ckpt_ctx;
 static int g_suspend_failed;
 static struct dmtcp_restore_info g_restore_info;
-static char g_image_final[2048], g_image_part[2048];
+static char g_image_final[2048], g_image_part[2048], g_image_old[2048];
+static int g_old_image_pending;
 static char g_hostname[256];
 
 static _Noreturn void fail(const char *what, const char *detail) {
@@ -64,6 +65,7 @@ static void read_settings(void) {
   s->interval = env_int("DMTCP_CHECKPOINT_INTERVAL", -1);
   s->standalone = env_int("DMTCP_NO_COORDINATOR", 0) == 1;
   s->fsync = env_int("DMTCP_CKPT_FSYNC", 1) != 0;
+  s->direct = env_int("DMTCP_CKPT_DIRECT", s->fsync) != 0;
   const char *pf = getenv("DMTCP_PORT_FILE");
   if (pf) rt_strlcpy(s->port_file, pf, sizeof s->port_file);
 }
@@ -169,9 +171,29 @@ int checkpoint_now(char *err, size_t errlen) {
   return image_write(g_image_part, &g_ckpt_ctx, err, errlen);
 }
 
+/* Renaming over the previous image costs up to 0.6 s per GiB while the
+ * program is stopped: ext4 flushes a file renamed over another (auto_da_alloc)
+ * and frees the old one's blocks and page cache. Exchanging the two names
+ * costs neither; the previous image then moves to <image>.old and
+ * release_old_image() deletes it once the program runs again. Either way the
+ * final name always names a complete image. */
 void rename_image(void) {
-  if (g_image_part[0] && rename(g_image_part, g_image_final) != 0) rt_log("cannot rename image ", g_image_part);
+  if (!g_image_part[0]) return;
+  size_t n = rt_strlcpy(g_image_old, g_image_final, sizeof g_image_old - 8);
+  rt_strlcpy(g_image_old + n, ".old", sizeof g_image_old - n);
+  g_old_image_pending = 0;
+  if (renameat2(AT_FDCWD, g_image_part, AT_FDCWD, g_image_final, RENAME_EXCHANGE) == 0) {
+    g_old_image_pending = rename(g_image_part, g_image_old) == 0;
+    if (!g_old_image_pending) unlink(g_image_part);
+  } else if (rename(g_image_part, g_image_final) != 0) {  /* no previous image, or no exchange here */
+    rt_log("cannot rename image ", g_image_part);
+  }
   g_image_part[0] = '\0';
+}
+
+void release_old_image(void) {
+  if (g_old_image_pending) unlink(g_image_old);
+  g_old_image_pending = 0;
 }
 
 void discard_image(void) {
@@ -234,6 +256,7 @@ static void on_advance(struct proto_msg *m) {
   } else if (strcmp(state, "RUNNING") == 0) {
     release_threads();
     reply(state, NULL);
+    release_old_image();
   } else {
     reply(state, NULL); /* FD_LEADER_ELECTION, DRAINED, NS_*: nothing to do yet */
   }

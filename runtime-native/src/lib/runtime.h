@@ -51,6 +51,7 @@ struct settings {
   int fail_rc;
   int standalone;            /* --no-coordinator: the process serves dmtcp_command itself */
   int fsync;                 /* DMTCP_CKPT_FSYNC (default 1): image durable before it replaces the last */
+  int direct;                /* DMTCP_CKPT_DIRECT (default: as fsync): write the image with O_DIRECT */
   char port_file[1024];
 };
 
@@ -102,6 +103,7 @@ uint64_t rt_get_fs(void);
 void set_image_names(void);
 int checkpoint_now(char *err, size_t errlen);   /* 0, -1, or 1 in the restarted process */
 void rename_image(void);
+void release_old_image(void);
 void discard_image(void);
 void restore_process_after_restart(void);
 void checkpoint_thread_setup(void);

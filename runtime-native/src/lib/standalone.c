@@ -83,6 +83,7 @@ static int checkpoint_alone(char *err, size_t errlen) {
     discard_image();
   }
   release_threads();
+  release_old_image();
   return rc;
 }
 

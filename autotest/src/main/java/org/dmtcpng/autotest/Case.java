@@ -42,6 +42,14 @@ public record Case(String name, List<String> argv, int processes, int cycles,
     return new Case(name, argv, processes, cycles, env, List.of(options), restartOptions, slow, core, requiredTool);
   }
 
+  Case env(String... keyValues) {
+    Map<String, String> m = new java.util.LinkedHashMap<>();
+    for (int i = 0; i + 1 < keyValues.length; i += 2) {
+      m.put(keyValues[i], keyValues[i + 1]);
+    }
+    return new Case(name, argv, processes, cycles, Map.copyOf(m), launchOptions, restartOptions, slow, core, requiredTool);
+  }
+
   Case restartOptions(String... options) {
     return new Case(name, argv, processes, cycles, env, launchOptions, List.of(options), slow, core, requiredTool);
   }

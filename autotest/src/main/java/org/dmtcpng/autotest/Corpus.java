@@ -13,6 +13,9 @@ public final class Corpus {
         Case.of("counter-restart-options", "{corpus}/counter").restartOptions("--no-strict-checking", "-q"),
         Case.of("threads16", "{corpus}/threads16").asCore(),
         Case.of("bigheap", "{corpus}/bigheap", "64"),
+        // page-cache images without fsync: written buffered, the previous image swapped out by
+        // name exchange (the default writes with O_DIRECT and fsyncs)
+        Case.of("bigheap-cached", "{corpus}/bigheap", "64").env("DMTCP_CKPT_FSYNC", "0"),
         Case.of("recursion", "{corpus}/recursion", "50000"),
         Case.of("dlopen", "{corpus}/dlopen"),
         Case.of("fpsimd", "{corpus}/fpsimd").asCore(),

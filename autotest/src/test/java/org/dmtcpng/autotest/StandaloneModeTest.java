@@ -53,6 +53,11 @@ class StandaloneModeTest {
       assertEquals(cmdline, cmdline(started.get(1).pid()), "the command line after restart");
       String port2 = CaseRun.read(portFile).strip();
       assertEquals(0, command(work, port2, "-bc"), "a second generation");
+      try (var s = Files.list(work)) {
+        List<String> images = s.map(p -> p.getFileName().toString()).filter(n -> n.contains(".dmtcp")).toList();
+        assertEquals(List.of(image.getFileName().toString()), images,
+            "one image, replaced in place; no .part or previous image left behind");
+      }
       assertEquals(0, command(work, port2, "-q"));
       assertTrue(started.get(1).waitFor(30, TimeUnit.SECONDS), "the restarted process died on --quit");
     } finally {
