@@ -140,9 +140,12 @@ int main(int argc, char **argv) {
     snprintf(buf, sizeof buf, "%d", t.port >= 0 ? t.port : 7779);
     setenv("DMTCP_COORD_PORT", buf, 1);
     setenv("DMTCP_NO_COORDINATOR", "1", 1);
+    snprintf(buf, sizeof buf, "%d", (int)getpid());  /* we exec the program: same pid */
+    setenv("DMTCP_STANDALONE_PID", buf, 1);
     if (t.port_file) setenv("DMTCP_PORT_FILE", t.port_file, 1);
   } else {
     unsetenv("DMTCP_NO_COORDINATOR");
+    unsetenv("DMTCP_STANDALONE_PID");
     unsetenv("DMTCP_PORT_FILE");
   }
   setenv("DMTCP_CHECKPOINT_DIR", absdir, 1);

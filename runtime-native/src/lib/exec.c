@@ -21,7 +21,8 @@ extern char **environ;
 static const char *const KEEP[] = {"LD_PRELOAD", "DMTCP_LAUNCHED", "DMTCP_COORD_HOST",
                                    "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR", "DMTCP_GZIP",
                                    "DMTCP_SIGCKPT", "DMTCP_TMPDIR", "DMTCP_QUIET", "DMTCP_FAIL_RC",
-                                   "DMTCP_CKPT_FSYNC", "DMTCP_CKPT_DIRECT"};
+                                   "DMTCP_CKPT_FSYNC", "DMTCP_CKPT_DIRECT", "DMTCP_NO_COORDINATOR",
+                                   "DMTCP_PORT_FILE"};
 #define NKEEP (sizeof KEEP / sizeof KEEP[0])
 static char *g_keep[NKEEP];
 
@@ -83,10 +84,37 @@ static char **with_runtime(char *const envp[]) {
   return out;
 }
 
+/* A standalone process stays the owner of its embedded coordinator across
+ * exec, also after a restart gave it a new pid: the new image is told which
+ * pid that is. */
+static char **with_owner_pid(char *const envp[]) {
+  static char entry[48];
+  size_t n = rt_strlcpy(entry, "DMTCP_STANDALONE_PID=", sizeof entry);
+  char digits[16];
+  int len = 0;
+  for (unsigned v = (unsigned)getpid(); len == 0 || v; v /= 10) digits[len++] = (char)('0' + v % 10);
+  while (len) entry[n++] = digits[--len];
+  entry[n] = '\0';
+  size_t count = 0;
+  while (envp && envp[count]) count++;
+  char **out = malloc((count + 2) * sizeof *out);
+  if (!out) return (char **)envp;
+  size_t k = 0;
+  for (size_t i = 0; i < count; i++)
+    if (!names(envp[i], "DMTCP_STANDALONE_PID")) out[k++] = envp[i];
+  out[k++] = entry;
+  out[k] = NULL;
+  return out;
+}
+
 static int active(void) { return g_runtime_active && g_keep[0]; }
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
-  if (active()) envp = with_runtime(envp);
+  if (active()) {
+    envp = with_runtime(envp);
+    /* only the owner hands ownership on; a forked child's programs are descendants */
+    if (g_settings.standalone && getpid() == g_standalone_owner) envp = with_owner_pid(envp);
+  }
   return (int)syscall(SYS_execve, path, argv, envp);
 }
 

@@ -32,6 +32,7 @@ static int g_suspend_failed;
 static struct dmtcp_restore_info g_restore_info;
 static char g_image_final[2048], g_image_part[2048], g_image_old[2048];
 static int g_old_image_pending;
+pid_t g_standalone_owner;
 static char g_hostname[256];
 
 static _Noreturn void fail(const char *what, const char *detail) {
@@ -318,6 +319,7 @@ void restore_process_after_restart(void) {
   g_settings.quiet = (ri->flags & DMTCP_RI_QUIET) ? 1 : g_settings.quiet;
   gethostname(g_hostname, sizeof g_hostname - 1);
   g_image_part[0] = '\0';
+  if (g_settings.standalone) g_standalone_owner = getpid();
 }
 
 /* Then rejoin the coordinator and follow the restart barrier; the ADVANCE
@@ -360,6 +362,14 @@ __attribute__((constructor)) static void dmtcp_runtime_init(void) {
   const char *launched = getenv("DMTCP_LAUNCHED");
   if (!launched || strcmp(launched, "1") != 0) return;
   read_settings();
+  if (g_settings.standalone) {
+    /* The embedded coordinator serves the launched process only (as in DMTCP):
+     * its descendants run on without checkpointing, and each checkpoint says how
+     * many children it left out. */
+    const char *owner = getenv("DMTCP_STANDALONE_PID");
+    if (!owner || atoi(owner) != (int)getpid()) return;
+    g_standalone_owner = getpid();
+  }
   find_pthread_tid_offset();
   char exe[1024];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);

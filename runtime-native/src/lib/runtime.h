@@ -112,6 +112,7 @@ void checkpoint_thread_setup(void);
 void *standalone_thread(void *arg);
 
 /* exec.c */
+extern pid_t g_standalone_owner;  /* --no-coordinator: the pid that runs the embedded coordinator */
 extern int g_runtime_active;
 void exec_capture_environment(void);
 

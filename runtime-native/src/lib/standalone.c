@@ -3,12 +3,15 @@
  * dmtcp_command (docs/protocol.md 3.8) and runs interval checkpoints, taking
  * the same steps as the barrier: stop the threads, write the image, commit it
  * by renaming, resume. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +62,32 @@ static void listen_again(void) {
   }
 }
 
+/* Children of every thread (/proc/self/task/<tid>/children): an embedded
+ * coordinator checkpoints its own process only, so say so when there are any. */
+static int count_children(void) {
+  int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return 0;
+  int children = 0;
+  char dents[4096];
+  long got;
+  while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
+    for (long off = 0; off < got;) {
+      struct dirent64 *d = (struct dirent64 *)(dents + off);
+      off += d->d_reclen;
+      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+      char path[320], list[4096];
+      snprintf(path, sizeof path, "/proc/self/task/%s/children", d->d_name);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, list, sizeof list);
+      close(fd);
+      for (ssize_t i = 0; i < n; i++) children += list[i] == ' ';
+    }
+  }
+  close(dfd);
+  return children;
+}
+
 /* One checkpoint: 0 done, -1 failed (err set), 1 when we are the restarted process. */
 static int checkpoint_alone(char *err, size_t errlen) {
   g_generation++;
@@ -84,6 +113,12 @@ static int checkpoint_alone(char *err, size_t errlen) {
   }
   release_threads();
   release_old_image();
+  int children = rc == 0 ? count_children() : 0;
+  if (children > 0 && g_settings.quiet < 1) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%d child process%s not in this checkpoint", children, children == 1 ? " is" : "es are");
+    rt_log("--no-coordinator: ", msg);
+  }
   return rc;
 }
 

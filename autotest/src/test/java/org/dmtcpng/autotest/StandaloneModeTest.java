@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 class StandaloneModeTest {
   static final Path ROOT = Path.of(System.getProperty("dmtcp.root", "..")).toAbsolutePath().normalize();
   private final List<Process> started = new ArrayList<>();
+  private final List<ProcessHandle> children = new ArrayList<>();
 
   @Test
   void aStandaloneProcessCheckpointsAndRestartsWithoutACoordinator() throws Exception {
@@ -64,6 +65,38 @@ class StandaloneModeTest {
       for (Process p : started) {
         p.destroyForcibly();
       }
+      AutotestMain.deleteTree(work);
+    }
+  }
+
+  @Test
+  void aStandaloneScriptRunsItsChildrenAndSaysTheyAreNotCheckpointed() throws Exception {
+    Path work = Files.createTempDirectory("standalone-children");
+    Path portFile = work.resolve("port");
+    try {
+      // Every command the script runs is an exec'd descendant: it must run normally (the embedded
+      // coordinator belongs to the launched process alone), not fail to take the port.
+      String script = "sleep 1000 & for i in $(seq 1 100000); do echo PROGRESS $i;"
+          + " /bin/true || echo ERROR child exited $?; sleep 0.02; done";
+      start(work, "run1", ROOT.resolve("bin/dmtcp_launch").toString(), "--no-coordinator", "-p", "0",
+          "--port-file", portFile.toString(), "--ckptdir", work.toString(), "bash", "-c", script);
+      await(() -> Files.exists(portFile) && CaseRun.read(portFile).strip().matches("\\d+")
+          && ProgressLog.read(work.resolve("run1.out")).progress().size() >= 5);
+      String port = CaseRun.read(portFile).strip();
+      assertEquals(0, command(work, port, "-bc"));
+      long after = ProgressLog.read(work.resolve("run1.out")).last();
+      await(() -> ProgressLog.read(work.resolve("run1.out")).last() >= after + 5);
+      String out = CaseRun.read(work.resolve("run1.out"));
+      assertTrue(out.contains("child process") && out.contains("not in this checkpoint"), out);
+      assertTrue(!out.contains("ERROR") && !out.contains("cannot listen"), out);
+      children.addAll(started.get(0).descendants().toList());  // -k kills the launched process only
+      assertEquals(0, command(work, port, "-k"));
+    } finally {
+      for (Process p : started) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+      }
+      children.forEach(ProcessHandle::destroyForcibly);
       AutotestMain.deleteTree(work);
     }
   }
