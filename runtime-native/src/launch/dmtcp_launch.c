@@ -22,7 +22,8 @@ static void usage(FILE *out) {
       DMTCP_COORD_HELP
       "  --no-coordinator\n"
       "              Run without a coordinator: the process answers dmtcp_command on the\n"
-      "              port itself (default 7779; 0 = any, see --port-file)\n"
+      "              port itself (default 7779; 0 = any, see --port-file). As in DMTCP,\n"
+      "              only this process is checkpointed, not its children\n"
       DMTCP_INTERVAL_HELP
       "Checkpoint image generation:\n"
       "  --gzip, --no-gzip, (environment variable DMTCP_GZIP=[01])\n"
