@@ -210,6 +210,12 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
       }
       case "quit" -> {
         computation.killAll();
+        // Stop listening before answering: once `dmtcp_command -q` returns, the port is free and
+        // no one can reach this coordinator any more (job scripts start a new one right after).
+        // (On the event loop, as here, the close happens at once.)
+        if (listener != null) {
+          listener.close();
+        }
         reply.accept(result("DMT_COORD_SUCCESS", false));
         log.note("quit requested; exiting");
         group.schedule(exit, 100, TimeUnit.MILLISECONDS);
