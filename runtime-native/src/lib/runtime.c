@@ -220,6 +220,7 @@ static void on_advance(struct proto_msg *m) {
   proto_get(m, "state", state, sizeof state);
   g_generation = (uint64_t)proto_get_ll(m, "generation", (long long)g_generation);
   if (strcmp(state, "SUSPENDED") == 0) {
+    fork_guard_lock();  /* released with the threads */
     g_suspend_failed = suspend_all_threads() != 0;
     if (g_suspend_failed) rt_log("a thread did not stop for the checkpoint; this generation fails", NULL);
     reply(state, NULL);
@@ -256,6 +257,7 @@ static void on_advance(struct proto_msg *m) {
     reply(state, NULL);
   } else if (strcmp(state, "RUNNING") == 0) {
     release_threads();
+    fork_guard_unlock();
     reply(state, NULL);
     release_old_image();
   } else {
@@ -266,6 +268,7 @@ static void on_advance(struct proto_msg *m) {
 static void on_abort(void) {
   discard_image();
   release_threads();
+  fork_guard_unlock();
   reply("RUNNING", NULL);
 }
 
@@ -358,6 +361,40 @@ static void make_upid(void) {
            (int)getpid(), (unsigned long long)ns);
 }
 
+static void start_checkpoint_thread(void) {
+  pthread_t th;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&th, &attr, g_settings.standalone ? standalone_thread : checkpoint_thread, NULL) != 0)
+    fail("cannot start the checkpoint thread", NULL);
+  pthread_attr_destroy(&attr);
+}
+
+/* In a forked child (pthread_atfork): the parent's coordinator connection and
+ * checkpoint thread are the parent's; the child joins as a member of its own,
+ * with its own image name, like a program that was exec'd. */
+void runtime_after_fork_child(void) {
+  if (!g_runtime_active) return;
+  g_image_part[0] = '\0';
+  g_old_image_pending = 0;
+  if (g_settings.standalone) {
+    standalone_after_fork_child();
+    g_runtime_active = 0;
+    return;
+  }
+  if (g_coord_fd >= 0) close(g_coord_fd);
+  g_coord_fd = -1;
+  make_upid();
+  if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
+    fprintf(stderr, "dmtcp: forked child %d cannot reach the coordinator at %s:%d: %s\n", (int)getpid(),
+            g_settings.coord_host, g_settings.coord_port, strerror(errno));
+    _exit(g_settings.fail_rc);
+  }
+  hello(0);
+  start_checkpoint_thread();
+}
+
 __attribute__((constructor)) static void dmtcp_runtime_init(void) {
   const char *launched = getenv("DMTCP_LAUNCHED");
   if (!launched || strcmp(launched, "1") != 0) return;
@@ -391,12 +428,7 @@ __attribute__((constructor)) static void dmtcp_runtime_init(void) {
     }
     hello(0);
   }
-  pthread_t th;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&th, &attr, g_settings.standalone ? standalone_thread : checkpoint_thread, NULL) != 0)
-    fail("cannot start the checkpoint thread", NULL);
-  pthread_attr_destroy(&attr);
+  start_checkpoint_thread();
+  fork_install_handlers();
   atexit(say_bye);
 }

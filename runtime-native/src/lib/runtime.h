@@ -108,8 +108,16 @@ void discard_image(void);
 void restore_process_after_restart(void);
 void checkpoint_thread_setup(void);
 
+void runtime_after_fork_child(void);
+
 /* standalone.c: --no-coordinator */
 void *standalone_thread(void *arg);
+void standalone_after_fork_child(void);
+
+/* fork.c */
+void fork_install_handlers(void);
+void fork_guard_lock(void);
+void fork_guard_unlock(void);
 
 /* exec.c */
 extern pid_t g_standalone_owner;  /* --no-coordinator: the pid that runs the embedded coordinator */

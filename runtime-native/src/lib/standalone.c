@@ -88,13 +88,23 @@ static int count_children(void) {
   return children;
 }
 
+/* A forked child is not checkpointed (the embedded coordinator serves the
+ * launched process only); it must not keep the port open either. */
+void standalone_after_fork_child(void) {
+  if (g_listen_fd >= 0) close(g_listen_fd);
+  g_listen_fd = -1;
+  g_coord_fd = -1;
+}
+
 /* One checkpoint: 0 done, -1 failed (err set), 1 when we are the restarted process. */
 static int checkpoint_alone(char *err, size_t errlen) {
   g_generation++;
   g_num_members = 1;
+  fork_guard_lock();
   if (suspend_all_threads() != 0) {
     snprintf(err, errlen, "thread %d did not stop (does it block the checkpoint signal?)", (int)g_unstoppable_tid);
     release_threads();
+    fork_guard_unlock();
     return -1;
   }
   set_image_names();
@@ -103,6 +113,7 @@ static int checkpoint_alone(char *err, size_t errlen) {
     restore_process_after_restart();
     listen_again();
     release_threads();
+    fork_guard_unlock();
     return 1;
   }
   if (rc == 0) {
@@ -112,6 +123,7 @@ static int checkpoint_alone(char *err, size_t errlen) {
     discard_image();
   }
   release_threads();
+  fork_guard_unlock();
   release_old_image();
   int children = rc == 0 ? count_children() : 0;
   if (children > 0 && g_settings.quiet < 1) {

@@ -15,9 +15,9 @@
 (*    restart script (the last committed generation and its members);     *)
 (*    the disk survives crashes of processes and of the coordinator.       *)
 (*                                                                          *)
-(* Ghost variables (att, attMembers, written, patt, committedAtts,          *)
-(* abortedAtts, rjoined) exist only to state the invariants: each          *)
-(* checkpoint attempt gets its own id because a generation number can be   *)
+(* Ghost variables (att, attMembers, written, suspendedIn, patt,           *)
+(* committedAtts, abortedAtts, rjoined) exist only to state the           *)
+(* invariants. Each checkpoint attempt gets its own id because a generation number can be   *)
 (* reused after a restart (a restarted computation counts on from the      *)
 (* generation it was restarted from, so an aborted G+1 may come again).    *)
 (*                                                                          *)
@@ -43,6 +43,7 @@ Bugs == {"none",
          "no_finish_commit",     \* reconnecting processes are not told to finish a commit
          "commit_after_abort",   \* REACHED CHECKPOINTED still counted after ABORT
          "ignore_disconnect",    \* a disconnect during the barrier goes unnoticed
+         "drop_suspended",       \* a member dying after it was suspended is dropped, not aborted
          "ignore_write_error"}   \* REACHED CHECKPOINTED error=... counted as success
 ASSUME Bug \in Bugs
 ASSUME MaxAttempts \in Nat /\ MaxCrashes \in Nat
@@ -102,6 +103,7 @@ VARIABLES
     att,            \* checkpoint attempts started so far
     attMembers,     \* attMembers[a]: members of attempt a when it started
     written,        \* <<a, p>>: p has written (fsync'ed) its image in attempt a
+    suspendedIn,    \* <<a, p>>: p reported SUSPENDED in attempt a
     patt,           \* patt[p]: attempt of the last barrier step p took
     committedAtts,  \* attempts that reached the commit point
     abortedAtts,    \* attempts that were aborted (or lost with the coordinator)
@@ -111,7 +113,7 @@ VARIABLES
 procVars  == <<pst, linked>>
 diskVars  == <<final, part, script>>
 coordVars == <<cphase, cstate, gen, gmembers, conn, waiting, rep, rnum>>
-ghostVars == <<att, attMembers, written, patt, committedAtts, abortedAtts, rjoined,
+ghostVars == <<att, attMembers, written, suspendedIn, patt, committedAtts, abortedAtts, rjoined,
                crashes, ccrashes, restarts, werrors>>
 vars == <<procVars, diskVars, coordVars, ghostVars>>
 
@@ -138,6 +140,7 @@ TypeOK ==
     /\ att \in 0..MaxAttempts
     /\ attMembers \in [Attempts -> SUBSET Procs]
     /\ written \subseteq Attempts \X Procs
+    /\ suspendedIn \subseteq Attempts \X Procs
     /\ patt \in [Procs -> 0..MaxAttempts]
     /\ committedAtts \subseteq Attempts /\ abortedAtts \subseteq Attempts
     /\ rjoined \subseteq Procs
@@ -153,6 +156,7 @@ Init ==
     /\ gmembers = {} /\ conn = {} /\ waiting = {}
     /\ rep = [p \in Procs |-> "NONE"] /\ rnum = 0
     /\ att = 0 /\ attMembers = [a \in Attempts |-> {}] /\ written = {}
+    /\ suspendedIn = {}
     /\ patt = [p \in Procs |-> 0]
     /\ committedAtts = {} /\ abortedAtts = {} /\ rjoined = {}
     /\ crashes = 0 /\ ccrashes = 0 /\ restarts = 0 /\ werrors = 0
@@ -202,7 +206,7 @@ Crash(p) ==
     /\ pst' = [pst EXCEPT ![p] = "DEAD"]
     /\ linked' = [linked EXCEPT ![p] = FALSE]
     /\ crashes' = crashes + 1
-    /\ UNCHANGED <<diskVars, coordVars, att, attMembers, written, patt,
+    /\ UNCHANGED <<diskVars, coordVars, att, attMembers, written, suspendedIn, patt,
                    committedAtts, abortedAtts, rjoined, ccrashes, restarts, werrors>>
 
 \* The coordinator process dies: every connection closes and all its memory
@@ -219,7 +223,7 @@ CoordCrash ==
                         THEN abortedAtts \cup {att} ELSE abortedAtts
     /\ rjoined' = {}
     /\ ccrashes' = ccrashes + 1
-    /\ UNCHANGED <<pst, diskVars, att, attMembers, written, patt, committedAtts,
+    /\ UNCHANGED <<pst, diskVars, att, attMembers, written, suspendedIn, patt, committedAtts,
                    crashes, restarts, werrors>>
 
 \* A new coordinator starts; it knows only what is on disk.
@@ -267,7 +271,7 @@ RestartLaunch(p) ==
     /\ rep' = [rep EXCEPT ![p] = "RESTARTING"]
     /\ linked' = [linked EXCEPT ![p] = TRUE]
     /\ conn' = conn \cup {p}
-    /\ UNCHANGED <<diskVars, waiting, att, attMembers, written, patt,
+    /\ UNCHANGED <<diskVars, waiting, att, attMembers, written, suspendedIn, patt,
                    committedAtts, abortedAtts, crashes, ccrashes, werrors>>
 
 -----------------------------------------------------------------------------
@@ -291,7 +295,7 @@ StartCkpt ==
     /\ gmembers' = conn
     /\ att' = att + 1
     /\ attMembers' = [attMembers EXCEPT ![att + 1] = conn]
-    /\ UNCHANGED <<procVars, diskVars, conn, waiting, rep, rnum, written, patt,
+    /\ UNCHANGED <<procVars, diskVars, conn, waiting, rep, rnum, written, suspendedIn, patt,
                    committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors>>
 
 \* Every member reached cstate: ADVANCE to the next state.
@@ -319,7 +323,7 @@ Commit ==
     /\ cstate' = "REFILLED"
     /\ committedAtts' = committedAtts \cup {att}
     /\ UNCHANGED <<procVars, final, part, cphase, gen, gmembers, conn, waiting, rep, rnum,
-                   att, attMembers, written, patt, abortedAtts, rjoined,
+                   att, attMembers, written, suspendedIn, patt, abortedAtts, rjoined,
                    crashes, ccrashes, restarts, werrors>>
 
 \* A member could not write its image: abort G as if it had died, but it
@@ -330,7 +334,7 @@ AbortOnError ==
     /\ cphase' = "ABORT"
     /\ abortedAtts' = abortedAtts \cup {att}
     /\ UNCHANGED <<procVars, diskVars, cstate, gen, gmembers, conn, waiting, rep, rnum,
-                   att, attMembers, written, patt, committedAtts, rjoined,
+                   att, attMembers, written, suspendedIn, patt, committedAtts, rjoined,
                    crashes, ccrashes, restarts, werrors>>
 
 \* Every member is back to RUNNING after the commit, or after an abort.
@@ -356,7 +360,10 @@ EndRestart ==
     /\ UNCHANGED <<linked, diskVars, gen, conn, rnum, ghostVars>>
 
 \* The coordinator sees p's connection close (crash or BYE).
-\*  * member of a generation not yet committed: ABORT the generation;
+\*  * member that had not reported SUSPENDED, with other members left: it
+\*    ended before the checkpoint stopped it (a short-lived child exiting);
+\*    the generation goes on without it, as if it had ended just before;
+\*  * any other member of a generation not yet committed: ABORT it;
 \*  * member after the commit point: the commit stands, go on without it;
 \*  * member of a restart (assembling or running): the restart fails, KILL
 \*    every other process (a partial computation is never released).
@@ -372,16 +379,21 @@ Notice(p) ==
               /\ cphase' = "IDLE" /\ cstate' = "NONE"
               /\ gmembers' = {} /\ conn' = {} /\ waiting' = {}
               /\ rjoined' = {}
-              /\ UNCHANGED abortedAtts
+              /\ UNCHANGED <<abortedAtts, attMembers>>
          ELSE /\ conn' = conn \ {p}
               /\ waiting' = waiting \ {p}
               /\ gmembers' = gmembers \ {p}
               /\ IF cphase = "CKPT" /\ ~Committed /\ p \in gmembers /\ Bug # "commit_without_dead"
-                   THEN /\ cphase' = "ABORT"   \* ABORT generation=G to the others
-                        /\ abortedAtts' = abortedAtts \cup {att}
-                   ELSE UNCHANGED <<cphase, abortedAtts>>
+                   THEN IF ((cstate = "SUSPENDED" /\ rep[p] # "SUSPENDED") \/ Bug = "drop_suspended")
+                             /\ gmembers \ {p} # {}
+                          THEN /\ attMembers' = [attMembers EXCEPT ![att] = @ \ {p}]
+                               /\ UNCHANGED <<cphase, abortedAtts>>
+                          ELSE /\ cphase' = "ABORT"   \* ABORT generation=G to the others
+                               /\ abortedAtts' = abortedAtts \cup {att}
+                               /\ UNCHANGED attMembers
+                   ELSE UNCHANGED <<cphase, abortedAtts, attMembers>>
               /\ UNCHANGED <<procVars, cstate, rjoined>>
-    /\ UNCHANGED <<diskVars, gen, rep, rnum, att, attMembers, written, patt,
+    /\ UNCHANGED <<diskVars, gen, rep, rnum, att, written, suspendedIn, patt,
                    committedAtts, crashes, ccrashes, restarts, werrors>>
 
 -----------------------------------------------------------------------------
@@ -408,6 +420,8 @@ Step(p) ==
               /\ UNCHANGED written
          ELSE UNCHANGED <<final, part, written>>
     /\ patt' = [patt EXCEPT ![p] = IF cphase = "CKPT" THEN att ELSE patt[p]]
+    /\ suspendedIn' = IF cphase = "CKPT" /\ cstate = "SUSPENDED"
+                        THEN suspendedIn \cup {<<att, p>>} ELSE suspendedIn
     /\ UNCHANGED <<linked, script, cphase, cstate, gen, gmembers, conn, waiting, rnum,
                    att, attMembers, committedAtts, abortedAtts, rjoined,
                    crashes, ccrashes, restarts, werrors>>
@@ -424,7 +438,7 @@ WriteFails(p) ==
     /\ patt' = [patt EXCEPT ![p] = att]
     /\ werrors' = werrors + 1
     /\ UNCHANGED <<linked, diskVars, cphase, cstate, gen, gmembers, conn, waiting, rnum,
-                   att, attMembers, written, committedAtts, abortedAtts, rjoined,
+                   att, attMembers, written, suspendedIn, committedAtts, abortedAtts, rjoined,
                    crashes, ccrashes, restarts>>
 
 \* A member receives ABORT generation=G: delete its .part, refill, resume,
@@ -475,6 +489,11 @@ NoResumeBeforeAllImages ==
 CommittedImagesComplete ==
     script.gen > 0 =>
         \A q \in script.members : HasImage(q, script.gen) /\ ~(final[q] = script.gen /\ part[q] = script.gen)
+
+\* A committed generation has every process that was suspended for it: only
+\* a member that ended before it was stopped may be left out.
+SuspendedAreCommitted ==
+    \A a \in committedAtts : \A q \in Procs : <<a, q>> \in suspendedIn => q \in attMembers[a]
 
 \* An aborted generation is never committed.
 AbortedNeverCommitted == committedAtts \cap abortedAtts = {}

@@ -42,6 +42,10 @@ public record Case(String name, List<String> argv, int processes, int cycles,
     return new Case(name, argv, processes, cycles, env, List.of(options), restartOptions, slow, core, requiredTool);
   }
 
+  Case processes(int n) {
+    return new Case(name, argv, n, cycles, env, launchOptions, restartOptions, slow, core, requiredTool);
+  }
+
   Case env(String... keyValues) {
     Map<String, String> m = new java.util.LinkedHashMap<>();
     for (int i = 0; i + 1 < keyValues.length; i += 2) {

@@ -46,8 +46,36 @@ class BarrierTest {
     }
   }
 
+  @Test
+  void aMemberThatEndsBeforeItIsStoppedIsLeftOutOfTheGeneration() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a").auto();
+         SimClient b = SimClient.join(tc.port, "b").crashOn("SUSPENDED")) {
+      Frame result = tc.bcheckpoint().get(10, TimeUnit.SECONDS);
+      assertEquals("DMT_COORD_SUCCESS", result.get("command_status"));
+      assertFalse(a.events.contains(MessageType.ABORT + ""), a.events.toString());
+      String script = Files.readString(tc.dir.resolve("dmtcp_restart_script.sh"));
+      assertTrue(script.contains("ckpt_sim_a.dmtcp") && !script.contains("ckpt_sim_b.dmtcp"), script);
+    }
+  }
+
+  @Test
+  void aMemberLostAfterItWasStoppedAbortsTheGeneration() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a").auto();
+         SimClient b = SimClient.join(tc.port, "b")) {
+      var done = tc.bcheckpoint();
+      long gen = b.expect(MessageType.ADVANCE, "SUSPENDED").getLong("generation", 0);
+      b.reach("SUSPENDED", gen);
+      b.close();  // killed while parked
+      assertEquals("DMT_COORD_CKPT_FAILED", done.get(10, TimeUnit.SECONDS).get("command_status"));
+      assertTrue(a.events.contains(MessageType.ABORT + ""), a.events.toString());
+      assertFalse(Files.exists(tc.dir.resolve("dmtcp_restart_script.sh")));
+    }
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {"SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED", "REFILLED", "RUNNING"})
+  @ValueSource(strings = {"FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED", "REFILLED", "RUNNING"})
   void aMemberThatDiesAbortsTheGenerationOnlyBeforeTheCommit(String state) throws Exception {
     try (TestCoordinator tc = new TestCoordinator(0);
          SimClient a = SimClient.join(tc.port, "a").auto();

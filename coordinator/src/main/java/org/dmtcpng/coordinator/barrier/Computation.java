@@ -150,12 +150,18 @@ public final class Computation {
     if (gone == null) {
       return;
     }
-    reached.remove(id);
+    boolean wasSuspended = reached.remove(id) || step > 0;
     fx.log("process " + gone.upid + " (" + gone.program + ") left");
     switch (phase) {
       case CHECKPOINT -> {
         if (participants.remove(id)) {
-          if (!committed) {
+          if (!committed && !wasSuspended && !participants.isEmpty()) {
+            // It ended before the checkpoint stopped it (a short-lived child exiting, say): the
+            // generation goes on without it, as if it had ended just before the request.
+            fx.log("process " + gone.upid + " ended before it was suspended; generation "
+                + currentGeneration() + " goes on without it");
+            maybeStepComplete();
+          } else if (!committed) {
             abort("process " + gone.upid + " left during the checkpoint");
           } else {
             images.remove(id);
