@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/coord_select.h"
+#include "common/elf_kind.h"
 
 #define VERSION "0.1.0"
 
@@ -40,6 +41,25 @@ static void usage(FILE *out) {
       "  --help      Print this message and exit.\n"
       "  --version   Print version information and exit.\n",
       out);
+}
+
+/* The file execvp would run for name (first executable match on PATH), or 0. */
+static int find_in_path(const char *name, char *out, size_t outlen) {
+  if (strchr(name, '/')) {
+    snprintf(out, outlen, "%s", name);
+    return access(out, X_OK) == 0;
+  }
+  const char *path = getenv("PATH");
+  if (!path || !*path) path = "/usr/local/bin:/bin:/usr/bin";
+  for (const char *p = path;;) {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if ((size_t)snprintf(out, outlen, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", name) < outlen &&
+        access(out, X_OK) == 0)
+      return 1;
+    if (!end) return 0;
+    p = end + 1;
+  }
 }
 
 int main(int argc, char **argv) {
@@ -108,6 +128,15 @@ int main(int argc, char **argv) {
   t.ckptdir = absdir;
   t.tmpdir = tmpdir;
   t.quiet = quiet;
+
+  /* A statically linked program never loads the runtime: refuse it before a
+   * coordinator is started for nothing. */
+  char found[PATH_MAX];
+  if (find_in_path(argv[optind], found, sizeof found) && elf_kind_of(found) == ELF_STATIC) {
+    fprintf(stderr, "dmtcp_launch: %s is statically linked; LD_PRELOAD cannot reach it, so it cannot be checkpointed\n",
+            found);
+    return dmtcp_fail_rc();
+  }
 
   char err[512];
   if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) {

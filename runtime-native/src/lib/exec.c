@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/elf_kind.h"
 #include "runtime.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -109,8 +110,18 @@ static char **with_owner_pid(char *const envp[]) {
 
 static int active(void) { return g_runtime_active && g_keep[0]; }
 
+/* A statically linked program (dmtcp_nocheckpoint aside, which speaks for
+ * itself) cannot take the runtime along: say so instead of losing it quietly. */
+static void note_if_static(const char *path) {
+  if (g_settings.quiet >= 1 || elf_kind_of(path) != ELF_STATIC) return;
+  const char *base = strrchr(path, '/');
+  if (strcmp(base ? base + 1 : path, "dmtcp_nocheckpoint") == 0) return;
+  rt_log(path, ": statically linked; from here on this process is not checkpointed");
+}
+
 EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
   if (active()) {
+    note_if_static(path);
     envp = with_runtime(envp);
     /* only the owner hands ownership on; a forked child's programs are descendants */
     if (g_settings.standalone && getpid() == g_standalone_owner) envp = with_owner_pid(envp);
