@@ -32,6 +32,7 @@ static int g_suspend_failed;
 static struct dmtcp_restore_info g_restore_info;
 static char g_image_final[2048], g_image_part[2048], g_image_old[2048];
 static int g_old_image_pending;
+static _Atomic int g_said_bye;
 pid_t g_standalone_owner;
 static char g_hostname[256];
 
@@ -290,7 +291,8 @@ static void *checkpoint_thread(void *arg) {
   for (;;) {
     struct proto_msg m;
     if (proto_recv(g_coord_fd, &m) != 0) {
-      if (g_settings.quiet < 2) rt_log("lost the coordinator; checkpointing is off", NULL);
+      /* after our own BYE the coordinator closing the connection is expected */
+      if (g_settings.quiet < 2 && !atomic_load(&g_said_bye)) rt_log("lost the coordinator; checkpointing is off", NULL);
       return NULL;
     }
     switch (m.type) {
@@ -347,6 +349,7 @@ __attribute__((visibility("default"))) void dmtcp_restore_entry(struct dmtcp_res
 }
 
 static void say_bye(void) {
+  atomic_store(&g_said_bye, 1);
   if (g_coord_fd < 0 || g_settings.standalone) return;
   struct proto_msg m;
   proto_init(&m, MSG_BYE);
