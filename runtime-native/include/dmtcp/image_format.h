@@ -101,8 +101,14 @@ struct dmtcp_image_header {
   char     comp_id[96];         /* computation id */
   char     hostname[256];       /* host of the checkpoint */
   uint64_t tables_checksum;     /* XXH64 (seed 0) of region table, thread table and state blob */
+  /* Process-tree position at checkpoint, in the ids the program saw (0 in
+   * images that predate them: such a process restarts on its own). */
+  uint32_t vppid;               /* parent */
+  uint32_t vpgid;               /* process group */
+  uint32_t vsid;                /* session */
+  uint32_t tree_reserved;
   uint8_t  reserved[DMTCP_IMAGE_HEADER_SIZE - 8 - 4 * 10 - 8 * 9 - 4 * 4
-                    - 8 * 4 - 256 - 1024 - 2048 - 96 - 96 - 256 - 8 - 8];
+                    - 8 * 4 - 256 - 1024 - 2048 - 96 - 96 - 256 - 8 - 4 * 4 - 8];
   uint64_t header_checksum;     /* XXH64 (seed 0) of the header with this field = 0 */
 };
 _Static_assert(sizeof(struct dmtcp_image_header) == DMTCP_IMAGE_HEADER_SIZE,

@@ -395,6 +395,9 @@ static void fill_header(struct dmtcp_image_header *h, const struct writer *w) {
   h->num_members = g_num_members;
   h->vpid = (uint32_t)getpid();
   h->real_pid = (uint32_t)getpid();
+  h->vppid = (uint32_t)getppid();
+  h->vpgid = (uint32_t)getpgid(0);
+  h->vsid = (uint32_t)getsid(0);
   h->ckpt_signal = (uint32_t)g_settings.ckpt_signal;
   h->saved_brk = (uint64_t)syscall(SYS_brk, 0);
   for (uint32_t i = 0; i < w->nregions; i++)

@@ -30,6 +30,7 @@
 #include "common/coord_select.h"
 #include "restart/image_read.h"
 #include "restart/restorer.h"
+#include "restart/tree.h"
 
 #define VERSION "0.1.0"
 #define PAGE 4096ull
@@ -379,6 +380,20 @@ static int add_image(char ***list, int *n, const char *path) {
   return 0;
 }
 
+static struct image *g_all;
+static char **g_paths;
+static int g_npaths;
+static struct dmtcp_restore_info *g_info;
+static int g_pause_level;
+
+/* In the process that becomes image i's: drop the other images, restore it. */
+static _Noreturn void restore_index(int i) {
+  for (int k = 0; k < g_npaths; k++)
+    if (k != i) image_close(&g_all[k]);
+  snprintf(g_info->image_path, sizeof g_info->image_path, "%s", g_paths[i]);
+  restore(&g_all[i], g_info, g_pause_level);
+}
+
 int main(int argc, char **argv) {
   g_fail_rc = dmtcp_fail_rc();
   struct coord_target t;
@@ -487,6 +502,21 @@ int main(int argc, char **argv) {
   snprintf(info.ckptdir, sizeof info.ckptdir, "%s", absdir);
   snprintf(info.tmpdir, sizeof info.tmpdir, "%s", tmpdir ? tmpdir : "");
 
+  g_all = imgs;
+  g_paths = paths;
+  g_npaths = npaths;
+  g_info = &info;
+  g_pause_level = pause_level;
+  /* The computation's processes come back as the tree they were, with their
+   * pids, in a pid namespace of their own (tree.c). */
+  const char *nons = getenv("DMTCP_RESTART_NO_PIDNS");
+  char why[256] = "DMTCP_RESTART_NO_PIDNS is set";
+  if (!(nons && *nons && strcmp(nons, "0") != 0) && tree_enter_namespaces(why, sizeof why) == 0) {
+    int code = tree_run(npaths, imgs, restore_index, g_quiet);
+    if (code < 0) die(NULL, "cannot start the restarted processes");
+    return code;
+  }
+  if (!g_quiet) fprintf(stderr, "dmtcp_restart: %s; the processes restart with new pids, each on its own\n", why);
   /* One process per image; this one takes the first, in the foreground. */
   int mine = 0;
   for (int i = 1; i < npaths; i++) {
@@ -497,8 +527,5 @@ int main(int argc, char **argv) {
       break;
     }
   }
-  for (int i = 0; i < npaths; i++)
-    if (i != mine) image_close(&imgs[i]);
-  snprintf(info.image_path, sizeof info.image_path, "%s", paths[mine]);
-  restore(&imgs[mine], &info, pause_level);
+  restore_index(mine);
 }

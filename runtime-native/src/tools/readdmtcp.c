@@ -47,8 +47,8 @@ int main(int argc, char **argv) {
            h->arch == DMTCP_ARCH_X86_64 ? "x86_64" : "aarch64", h->uid, h->gid);
     printf("  program: %s\n  executable: %s\n  command line: %s\n", h->program, h->exe_path, h->argv);
     printf("  upid: %s\n  computation: %s\n  host: %s\n", h->upid, h->comp_id, h->hostname);
-    printf("  generation: %llu\n  members: %u\n  pid: %u\n  checkpointed: %s\n",
-           (unsigned long long)h->generation, h->num_members, h->real_pid, when);
+    printf("  generation: %llu\n  members: %u\n  pid: %u (parent %u, group %u, session %u)\n  checkpointed: %s\n",
+           (unsigned long long)h->generation, h->num_members, h->vpid, h->vppid, h->vpgid, h->vsid, when);
     printf("  compression: %s\n  size: %llu bytes\n  regions: %u\n  threads: %u\n",
            h->flags & DMTCP_HF_COMPRESSED ? "zstd" : "none", (unsigned long long)h->file_size,
            h->num_regions, h->num_threads);

@@ -22,6 +22,8 @@ public final class Corpus {
         Case.of("signals", "{corpus}/signals").asCore(),
         Case.of("signals-ckpt-signal", "{corpus}/signals").launchOptions("--ckpt-signal", "10"),
         Case.of("forked", "{corpus}/forked").processes(2).asCore(),
+        // original pids, parent/child relations and signals by pid after restart
+        Case.of("family", "{corpus}/family").processes(3).asCore(),
         Case.of("exec-clean-env", "env", "-i", "{corpus}/counter"),
         Case.of("python3", "python3", "{corpus}/compute.py").needs("python3").asCore(),
         Case.of("bash", "bash", "{corpus}/loop.sh").needs("bash"),

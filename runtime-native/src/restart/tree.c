@@ -1,0 +1,215 @@
+#include "restart/tree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t len = (ssize_t)strlen(text);
+  int ok = write(fd, text, (size_t)len) == len;
+  close(fd);
+  return ok ? 0 : -1;
+}
+
+int tree_enter_namespaces(char *why, size_t whylen) {
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  int user = geteuid() != 0;
+  if (unshare(CLONE_NEWPID | CLONE_NEWNS | (user ? CLONE_NEWUSER : 0)) != 0) {
+    snprintf(why, whylen, "cannot create a %spid namespace: %s", user ? "user and " : "", strerror(errno));
+    return -1;
+  }
+  if (user) {
+    /* Only our own ids, mapped to themselves: the program keeps its uid and gid. */
+    char map[64];
+    snprintf(map, sizeof map, "%u %u 1", (unsigned)uid, (unsigned)uid);
+    if (write_file("/proc/self/uid_map", map) != 0 || write_file("/proc/self/setgroups", "deny") != 0) {
+      snprintf(why, whylen, "cannot map uid %u into the user namespace: %s", (unsigned)uid, strerror(errno));
+      return -1;
+    }
+    snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
+    if (write_file("/proc/self/gid_map", map) != 0) {
+      snprintf(why, whylen, "cannot map gid %u into the user namespace: %s", (unsigned)gid, strerror(errno));
+      return -1;
+    }
+  } else if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
+    /* (in a new user namespace the kernel makes the copied mounts slaves itself) */
+    snprintf(why, whylen, "cannot make the mount namespace private: %s", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- inside the namespace ------------------------------------------------ */
+
+static const int FORWARDED[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGCONT, SIGWINCH};
+#define NFORWARDED (int)(sizeof FORWARDED / sizeof FORWARDED[0])
+static volatile sig_atomic_t g_pending[65];
+
+static void remember(int sig) { g_pending[sig] = 1; } /* async-signal-safe */
+
+static void catch_forwarded(void (*handler)(int)) {
+  for (int i = 0; i < NFORWARDED; i++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigaction(FORWARDED[i], &sa, NULL);
+  }
+}
+
+static void forward_pending(const pid_t *to, int nto) {
+  for (int i = 0; i < NFORWARDED; i++) {
+    int sig = FORWARDED[i];
+    if (!g_pending[sig]) continue;
+    g_pending[sig] = 0;
+    for (int k = 0; k < nto; k++)
+      if (to[k] > 0) kill(to[k], sig);
+  }
+}
+
+static const struct image *g_imgs;
+static int g_n;
+static void (*g_restore_one)(int);
+static int g_quiet;
+
+/* A new process with pid `want` (as the image had it), or any pid if the
+ * namespace cannot give that one. */
+static pid_t clone_with_pid(pid_t want) {
+  struct clone_args ca;
+  memset(&ca, 0, sizeof ca);
+  ca.exit_signal = SIGCHLD;
+  if (want > 1) {
+    ca.set_tid = (uint64_t)(uintptr_t)&want;
+    ca.set_tid_size = 1;
+  }
+  long pid = syscall(SYS_clone3, &ca, sizeof ca);
+  if (pid < 0 && want > 1) {
+    if (!g_quiet)
+      fprintf(stderr, "dmtcp_restart: cannot give a process its pid %d back (%s); it gets another\n", (int)want,
+              strerror(errno));
+    memset(&ca, 0, sizeof ca);
+    ca.exit_signal = SIGCHLD;
+    pid = syscall(SYS_clone3, &ca, sizeof ca);
+  }
+  return (pid_t)pid;
+}
+
+/* Creates image i's process, which first creates its own children (so they
+ * are its children again) and then restores itself. Returns its pid. */
+static pid_t spawn(int i) {
+  const struct dmtcp_image_header *h = g_imgs[i].h;
+  pid_t pid = clone_with_pid((pid_t)h->vpid);
+  if (pid != 0) {
+    /* Parent and child both set the group, as shells do, so that a sibling
+     * created next can join it whichever runs first. */
+    if (pid > 0 && h->vsid != h->vpid && h->vpgid == h->vpid) setpgid(pid, pid);
+    return pid;
+  }
+  catch_forwarded(SIG_DFL);
+  if (h->vsid == h->vpid) {
+    setsid();
+  } else if (h->vpgid != 0) {
+    setpgid(0, h->vpgid == h->vpid ? 0 : (pid_t)h->vpgid);
+  }
+  /* its children, in pid order: a group's leader usually has the lowest pid */
+  int order[4096];
+  int norder = 0;
+  for (int c = 0; c < g_n && norder < 4096; c++)
+    if (c != i && h->vpid != 0 && g_imgs[c].h->vppid == h->vpid) order[norder++] = c;
+  for (int a = 1; a < norder; a++)
+    for (int b = a; b > 0 && g_imgs[order[b]].h->vpid < g_imgs[order[b - 1]].h->vpid; b--) {
+      int t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+  for (int k = 0; k < norder; k++) {
+    const struct dmtcp_image_header *ch = g_imgs[order[k]].h;
+    pid_t c = spawn(order[k]);
+    if (c > 0 && ch->vsid != ch->vpid && ch->vpgid != 0 && ch->vpgid != ch->vpid) setpgid(c, (pid_t)ch->vpgid);
+  }
+  g_restore_one(i);
+  _exit(99); /* not reached */
+}
+
+static int is_root(int i) {
+  uint32_t ppid = g_imgs[i].h->vppid;
+  if (ppid == 0) return 1;
+  for (int j = 0; j < g_n; j++)
+    if (j != i && g_imgs[j].h->vpid == ppid) return 0;
+  return 1;
+}
+
+/* Process 1 of the namespace: mounts its /proc, creates the roots, reaps
+ * every orphan, and ends with the first root's exit status. */
+static _Noreturn void tree_init(void) {
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0 && !g_quiet)
+    fprintf(stderr, "dmtcp_restart: cannot mount /proc for the pid namespace (%s); /proc/<pid> shows other pids\n",
+            strerror(errno));
+  catch_forwarded(remember);
+  pid_t roots[4096];
+  int nroots = 0, first = -1;
+  /* images[0]'s root first: it is the foreground process whose status we return */
+  int top = 0;
+  for (int guard = 0; guard < g_n && !is_root(top); guard++)
+    for (int j = 0; j < g_n; j++)
+      if (g_imgs[j].h->vpid == g_imgs[top].h->vppid) {
+        top = j;
+        break;
+      }
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < g_n && nroots < 4096; i++) {
+      if (!is_root(i) || (pass == 0) != (i == top)) continue;
+      roots[nroots] = spawn(i);
+      if (i == top) first = nroots;
+      nroots++;
+    }
+  int code = 0;
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) {
+        forward_pending(roots, nroots);
+        continue;
+      }
+      break; /* ECHILD: everyone is gone */
+    }
+    for (int k = 0; k < nroots; k++) {
+      if (roots[k] != pid) continue;
+      roots[k] = 0;
+      if (k == first) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+  }
+  _exit(code);
+}
+
+int tree_run(int n, struct image *imgs, void (*restore_one)(int index), int quiet) {
+  g_imgs = imgs;
+  g_n = n;
+  g_restore_one = restore_one;
+  g_quiet = quiet;
+  pid_t init = fork();
+  if (init < 0) return -1;
+  if (init == 0) tree_init();
+  for (int i = 0; i < n; i++) image_close(&imgs[i]); /* the namespace's processes have their own mappings */
+  catch_forwarded(remember);
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(init, &status, 0);
+    if (pid == init) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (errno != EINTR) return -1;
+    forward_pending(&init, 1);
+  }
+}

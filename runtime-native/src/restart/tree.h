@@ -1,0 +1,21 @@
+/* Restarting a computation's processes as the tree they were, with the pids
+ * they had: the images are restored inside a new pid namespace (with a user
+ * namespace when not root), each process created by its original parent with
+ * clone3(set_tid = its original pid), in its original session and process
+ * group. The kernel then shows the program its original ids everywhere
+ * (getpid, getppid, kill, waitpid, /proc/<pid>, SIGCHLD), with no wrappers. */
+#ifndef DMTCP_RESTART_TREE_H
+#define DMTCP_RESTART_TREE_H
+
+#include "restart/image_read.h"
+
+/* Creates the namespaces (the caller's children will live in them). 0, or -1
+ * with the reason in why: then the caller restarts without them. */
+int tree_enter_namespaces(char *why, size_t whylen);
+
+/* In the caller (outside the namespace): forks the namespace's first process,
+ * which runs tree_init; waits for it, passing signals on; returns the exit code
+ * of the computation's first process (the one restored from images[0]'s tree). */
+int tree_run(int n, struct image *imgs, void (*restore_one)(int index), int quiet);
+
+#endif
