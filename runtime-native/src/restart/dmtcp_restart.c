@@ -61,6 +61,8 @@ static void usage(FILE *out) {
       "  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
       "  --debug-restart-pause (or set env. var. DMTCP_RESTART_PAUSE =1)\n"
       "              Print the pid and wait for SIGCONT before the memory is replaced\n"
+      "  (environment variable DMTCP_RESTART_NO_PIDNS=1)\n"
+      "              Restart without a pid namespace: new pids, each process on its own\n"
       "  --help      Print this message and exit.\n"
       "  --version   Print version information and exit.\n",
       out);
