@@ -106,13 +106,28 @@ struct dmtcp_image_header {
   uint32_t vppid;               /* parent */
   uint32_t vpgid;               /* process group */
   uint32_t vsid;                /* session */
-  uint32_t tree_reserved;
+  uint32_t num_fds;             /* entries of the descriptor table (pipes; 0 in older images) */
+  uint64_t fd_table_offset;     /* file offset of the descriptor table (covered by tables_checksum) */
   uint8_t  reserved[DMTCP_IMAGE_HEADER_SIZE - 8 - 4 * 10 - 8 * 9 - 4 * 4
-                    - 8 * 4 - 256 - 1024 - 2048 - 96 - 96 - 256 - 8 - 4 * 4 - 8];
+                    - 8 * 4 - 256 - 1024 - 2048 - 96 - 96 - 256 - 8 - 4 * 4 - 8 - 8];
   uint64_t header_checksum;     /* XXH64 (seed 0) of the header with this field = 0 */
 };
 _Static_assert(sizeof(struct dmtcp_image_header) == DMTCP_IMAGE_HEADER_SIZE,
                "image header must be exactly one header block");
+
+/* A descriptor that dmtcp_restart recreates before the process is restored:
+ * pipes, shared between the processes that held them (same ino = same pipe). */
+#define DMTCP_FD_PIPE_READ  1u
+#define DMTCP_FD_PIPE_WRITE 2u
+struct dmtcp_fd_record {
+  int32_t  fd;                  /* descriptor number in the process */
+  uint32_t kind;                /* DMTCP_FD_* */
+  uint64_t ino;                 /* pipe inode at checkpoint: the pipe's identity */
+  uint32_t status_flags;        /* F_GETFL (O_NONBLOCK, ...) */
+  uint32_t fd_flags;            /* F_GETFD (FD_CLOEXEC) */
+  uint32_t pipe_size;           /* F_GETPIPE_SZ */
+  uint32_t reserved;
+};
 
 struct dmtcp_region {
   uint64_t start, end;          /* [start, end), page aligned */

@@ -486,9 +486,12 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   uint32_t nthreads = 0;
   for (int i = 0; i < g_nthreads; i++)
     if (atomic_load(&g_threads[i].state) == T_SUSPENDED) nthreads++;
+  static struct dmtcp_fd_record fds[1024];
+  uint32_t nfds = (uint32_t)pipes_records(fds, sizeof fds / sizeof fds[0]);
   uint64_t region_off = DMTCP_IMAGE_HEADER_SIZE;
   uint64_t thread_off = region_off + (uint64_t)w.nregions * sizeof(struct dmtcp_region);
-  uint64_t state_off = thread_off + (uint64_t)nthreads * sizeof(struct dmtcp_thread);
+  uint64_t fd_off = thread_off + (uint64_t)nthreads * sizeof(struct dmtcp_thread);
+  uint64_t state_off = fd_off + (uint64_t)nfds * sizeof(struct dmtcp_fd_record);
   uint64_t data_off = (state_off + state_len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 
   sink.buf_off = data_off;
@@ -582,6 +585,8 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   h->num_threads = nthreads;
   h->region_table_offset = region_off;
   h->thread_table_offset = thread_off;
+  h->fd_table_offset = fd_off;
+  h->num_fds = nfds;
   h->state_offset = state_off;
   h->state_len = state_len;
   h->data_offset = data_off;
@@ -595,6 +600,7 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   XXH64_reset(&tables, 0);
   XXH64_update(&tables, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region));
   XXH64_update(&tables, threads, (size_t)nthreads * sizeof(struct dmtcp_thread));
+  XXH64_update(&tables, fds, (size_t)nfds * sizeof(struct dmtcp_fd_record));
   XXH64_update(&tables, state, state_len);
   h->tables_checksum = XXH64_digest(&tables);
   h->header_checksum = 0;
@@ -605,6 +611,7 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   memcpy(prefix, h, sizeof *h);
   memcpy(prefix + region_off, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region));
   memcpy(prefix + thread_off, threads, (size_t)nthreads * sizeof(struct dmtcp_thread));
+  memcpy(prefix + fd_off, fds, (size_t)nfds * sizeof(struct dmtcp_fd_record));
   memcpy(prefix + state_off, state, state_len);
   struct sink head = {.fd = fd, .direct = sink.direct, .buf = prefix, .buf_off = 0};
   int head_failed = sink_flush(&head, data_off);

@@ -1,5 +1,5 @@
 /* Process state the kernel forgets across a restart: signal dispositions,
- * rlimits, cwd, umask, regular-file descriptors and the memory-map fields
+ * rlimits, cwd, umask, descriptors of regular files and devices, and the memory-map fields
  * behind /proc/self/cmdline, environ and the program break. Saved by the checkpoint
  * thread into a static buffer (so it is part of the memory image) and put back
  * by it after restart. No malloc, no stdio. */
@@ -113,8 +113,10 @@ size_t procstate_save(void *buf, size_t cap) {
         int fd = 0;
         for (const char *c = d->d_name; *c; c++) fd = fd * 10 + (*c - '0');
         struct stat st;
+        /* regular files, and devices such as /dev/null or /dev/zero (not terminals:
+         * those are the restarting terminal's business) */
         if (fd <= 2 || fd == dfd || fd == g_coord_fd || fstat(fd, &st) != 0 ||
-            !S_ISREG(st.st_mode) || ps->nfds == PS_MAX_FDS)
+            !(S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(fd))) || ps->nfds == PS_MAX_FDS)
           continue;
         struct ps_fd *f = &ps->fds[ps->nfds];
         char link[32] = "/proc/self/fd/";

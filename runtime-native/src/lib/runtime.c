@@ -224,6 +224,13 @@ static void on_advance(struct proto_msg *m) {
     fork_guard_lock();  /* released with the threads */
     g_suspend_failed = suspend_all_threads() != 0;
     if (g_suspend_failed) rt_log("a thread did not stop for the checkpoint; this generation fails", NULL);
+    pipes_scan();
+    reply(state, NULL);
+  } else if (strcmp(state, "FD_LEADER_ELECTION") == 0) {
+    pipes_elect();
+    reply(state, NULL);
+  } else if (strcmp(state, "DRAINED") == 0) {
+    pipes_drain();
     reply(state, NULL);
   } else if (strcmp(state, "CHECKPOINTED") == 0) {
     long long members = proto_get_ll(m, "num_members", -1);
@@ -255,6 +262,7 @@ static void on_advance(struct proto_msg *m) {
     reply(state, g_image_final);
   } else if (strcmp(state, "REFILLED") == 0) {
     rename_image();
+    pipes_refill();  /* also the restart barrier's step: fill the recreated pipes */
     reply(state, NULL);
   } else if (strcmp(state, "RUNNING") == 0) {
     release_threads();
@@ -262,12 +270,13 @@ static void on_advance(struct proto_msg *m) {
     reply(state, NULL);
     release_old_image();
   } else {
-    reply(state, NULL); /* FD_LEADER_ELECTION, DRAINED, NS_*: nothing to do yet */
+    reply(state, NULL); /* NS_*: nothing to do yet */
   }
 }
 
 static void on_abort(void) {
   discard_image();
+  pipes_refill();
   release_threads();
   fork_guard_unlock();
   reply("RUNNING", NULL);

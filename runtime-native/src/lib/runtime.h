@@ -114,6 +114,13 @@ void runtime_after_fork_child(void);
 void *standalone_thread(void *arg);
 void standalone_after_fork_child(void);
 
+/* pipes.c: the barrier's descriptor steps for pipes */
+void pipes_scan(void);
+void pipes_elect(void);
+void pipes_drain(void);
+void pipes_refill(void);
+size_t pipes_records(struct dmtcp_fd_record *out, size_t cap);
+
 /* fork.c */
 void fork_install_handlers(void);
 void fork_guard_lock(void);

@@ -108,10 +108,14 @@ static int checkpoint_alone(char *err, size_t errlen) {
     return -1;
   }
   set_image_names();
+  pipes_scan();  /* the barrier's steps, all by ourselves */
+  pipes_elect();
+  pipes_drain();
   int rc = checkpoint_now(err, errlen);
   if (rc == 1) {
     restore_process_after_restart();
     listen_again();
+    pipes_refill();
     release_threads();
     fork_guard_unlock();
     return 1;
@@ -122,6 +126,7 @@ static int checkpoint_alone(char *err, size_t errlen) {
   } else {
     discard_image();
   }
+  pipes_refill();
   release_threads();
   fork_guard_unlock();
   release_old_image();

@@ -305,12 +305,17 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
             (int)getpid());
     raise(SIGSTOP);
   }
-  /* Point of no return. Descriptors other than 0, 1, 2 are closed (the image
-   * is already staged); every signal is blocked. */
+  /* Point of no return. Descriptors other than 0, 1, 2 and the image's own
+   * (its pipes, put in place by tree.c) are closed (the image is already
+   * staged); every signal is blocked. */
   fflush(NULL);
   struct rlimit rl;
   int maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-  for (int fd = 3; fd < maxfd; fd++) close(fd);
+  for (int fd = 3; fd < maxfd; fd++) {
+    int keep = 0;
+    for (uint32_t k = 0; k < h->num_fds && !keep; k++) keep = img->fds[k].fd == fd;
+    if (!keep) close(fd);
+  }
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);

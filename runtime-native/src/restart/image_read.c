@@ -87,14 +87,18 @@ int image_open(struct image *img, const char *path, int strict, char *err, size_
       h->num_regions > 1000000 || h->num_threads == 0 || h->num_threads > 100000 ||
       !within(h->region_table_offset, (uint64_t)h->num_regions * sizeof(struct dmtcp_region), img->size) ||
       !within(h->thread_table_offset, (uint64_t)h->num_threads * sizeof(struct dmtcp_thread), img->size) ||
-      !within(h->state_offset, h->state_len, img->size) || h->data_offset > img->size)
+      !within(h->state_offset, h->state_len, img->size) || h->data_offset > img->size ||
+      h->num_fds > 1024 ||
+      (h->num_fds && !within(h->fd_table_offset, (uint64_t)h->num_fds * sizeof(struct dmtcp_fd_record), img->size)))
     return fail(err, errlen, "corrupted header (tables out of range)");
   img->regions = (const void *)(img->map + h->region_table_offset);
   img->threads = (const void *)(img->map + h->thread_table_offset);
+  img->fds = h->num_fds ? (const void *)(img->map + h->fd_table_offset) : NULL;
   XXH64_state_t t;
   XXH64_reset(&t, 0);
   XXH64_update(&t, img->regions, (size_t)h->num_regions * sizeof(struct dmtcp_region));
   XXH64_update(&t, img->threads, (size_t)h->num_threads * sizeof(struct dmtcp_thread));
+  if (h->num_fds) XXH64_update(&t, img->fds, (size_t)h->num_fds * sizeof(struct dmtcp_fd_record));
   XXH64_update(&t, img->map + h->state_offset, h->state_len);
   if (XXH64_digest(&t) != h->tables_checksum) return fail(err, errlen, "corrupted region or thread table (checksum mismatch)");
   uint64_t prev_end = 0;

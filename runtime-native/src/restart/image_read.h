@@ -14,6 +14,7 @@ struct image {
   const struct dmtcp_image_header *h;
   const struct dmtcp_region *regions;
   const struct dmtcp_thread *threads;
+  const struct dmtcp_fd_record *fds;   /* num_fds entries, or NULL */
 };
 
 /* Opens and validates header, tables and region table. strict: refuse an

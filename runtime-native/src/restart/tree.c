@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,61 @@ static int g_n;
 static void (*g_restore_one)(int);
 static int g_quiet;
 
+/* ---- pipes ------------------------------------------------------------- */
+
+/* Every pipe of the computation is made once, by process 1, and reaches the
+ * processes that held it by inheritance, parked at descriptors above any the
+ * images use; each process then takes its own ends to their old numbers and
+ * closes the rest, so no process keeps an end it did not have (a stray write
+ * end would keep its readers from ever seeing end-of-file). */
+struct made_pipe { uint64_t ino; int rfd, wfd; };
+static struct made_pipe g_made[1024];
+static int g_nmade;
+
+static int make_pipes(void) {
+  int top = 2;
+  for (int i = 0; i < g_n; i++)
+    for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++)
+      if (g_imgs[i].fds[k].fd > top) top = g_imgs[i].fds[k].fd;
+  int base = top + 1;
+  for (int i = 0; i < g_n; i++) {
+    for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++) {
+      const struct dmtcp_fd_record *r = &g_imgs[i].fds[k];
+      int seen = 0;
+      for (int m = 0; m < g_nmade && !seen; m++) seen = g_made[m].ino == r->ino;
+      if (seen || g_nmade == 1024) continue;
+      int p[2];
+      if (pipe(p) != 0) return -1;
+      if (r->pipe_size) fcntl(p[0], F_SETPIPE_SZ, (int)r->pipe_size);
+      struct made_pipe *m = &g_made[g_nmade++];
+      m->ino = r->ino;
+      m->rfd = fcntl(p[0], F_DUPFD, base);
+      m->wfd = fcntl(p[1], F_DUPFD, base);
+      close(p[0]);
+      close(p[1]);
+      if (m->rfd < 0 || m->wfd < 0) return -1;
+    }
+  }
+  return 0;
+}
+
+static void take_own_pipes(int i) {
+  for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++) {
+    const struct dmtcp_fd_record *r = &g_imgs[i].fds[k];
+    for (int m = 0; m < g_nmade; m++) {
+      if (g_made[m].ino != r->ino) continue;
+      int from = r->kind == DMTCP_FD_PIPE_READ ? g_made[m].rfd : g_made[m].wfd;
+      if (dup2(from, r->fd) < 0) break;
+      fcntl(r->fd, F_SETFD, (int)r->fd_flags);
+      fcntl(r->fd, F_SETFL, (int)(r->status_flags & (O_NONBLOCK | O_ASYNC)));
+    }
+  }
+  for (int m = 0; m < g_nmade; m++) {
+    close(g_made[m].rfd);
+    close(g_made[m].wfd);
+  }
+}
+
 /* A new process with pid `want` (as the image had it), or any pid if the
  * namespace cannot give that one. */
 static pid_t clone_with_pid(pid_t want) {
@@ -139,6 +195,7 @@ static pid_t spawn(int i) {
     pid_t c = spawn(order[k]);
     if (c > 0 && ch->vsid != ch->vpid && ch->vpgid != 0 && ch->vpgid != ch->vpid) setpgid(c, (pid_t)ch->vpgid);
   }
+  take_own_pipes(i);
   g_restore_one(i);
   _exit(99); /* not reached */
 }
@@ -154,9 +211,16 @@ static int is_root(int i) {
 /* Process 1 of the namespace: mounts its /proc, creates the roots, reaps
  * every orphan, and ends with the first root's exit status. */
 static _Noreturn void tree_init(void) {
+  /* If dmtcp_restart is killed, so is the computation: process 1's death ends
+   * its pid namespace. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0 && !g_quiet)
     fprintf(stderr, "dmtcp_restart: cannot mount /proc for the pid namespace (%s); /proc/<pid> shows other pids\n",
             strerror(errno));
+  if (make_pipes() != 0) {
+    fprintf(stderr, "dmtcp_restart: cannot recreate the computation's pipes: %s\n", strerror(errno));
+    _exit(99);
+  }
   catch_forwarded(remember);
   pid_t roots[4096];
   int nroots = 0, first = -1;
@@ -175,6 +239,10 @@ static _Noreturn void tree_init(void) {
       if (i == top) first = nroots;
       nroots++;
     }
+  for (int m = 0; m < g_nmade; m++) { /* process 1 keeps no end open */
+    close(g_made[m].rfd);
+    close(g_made[m].wfd);
+  }
   int code = 0;
   for (;;) {
     int status;

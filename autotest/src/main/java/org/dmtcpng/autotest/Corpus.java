@@ -24,9 +24,13 @@ public final class Corpus {
         Case.of("forked", "{corpus}/forked").processes(2).asCore(),
         // original pids, parent/child relations and signals by pid after restart
         Case.of("family", "{corpus}/family").processes(3).asCore(),
+        // pipes between processes, with bytes in flight at every checkpoint
+        Case.of("pipering", "{corpus}/pipering").processes(3).asCore(),
         Case.of("exec-clean-env", "env", "-i", "{corpus}/counter"),
         Case.of("python3", "python3", "{corpus}/compute.py").needs("python3").asCore(),
         Case.of("bash", "bash", "{corpus}/loop.sh").needs("bash"),
+        // bash, python3 | cat | python3: a pipeline with bytes in flight
+        Case.of("bash-pipeline", "bash", "{corpus}/pipeline.sh").processes(4).needs("python3"),
         Case.of("java", "java", "-XX:+UseSerialGC", "-cp", "{corpus}", "Counter").needs("java"),
         Case.of("bigheap-512", "{corpus}/bigheap", "512").asSlow());
   }
