@@ -6,17 +6,21 @@
  * reports PROGRESS every 1000 numbers back. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "progress.h"
 
+/* 0, or 1 at end of file (the writer is gone: the computation is being
+ * killed, and a neighbour died first), or -1 on an error (a lost pipe). */
 static int read_full(int fd, void *buf, size_t len) {
   char *p = buf;
   while (len) {
     ssize_t got = read(fd, p, len);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
+    if (got == 0) return 1;
+    if (got < 0) return -1;
     p += got;
     len -= (size_t)got;
   }
@@ -35,17 +39,25 @@ static int write_full(int fd, const void *buf, size_t len) {
   return 0;
 }
 
+/* A write to a pipe whose reader died fails with EPIPE (SIGPIPE is ignored):
+ * also the end of the computation. */
 static void relay(int in, int out, const char *who) {
   uint64_t expect = 0, v;
   for (;;) {
-    if (read_full(in, &v, sizeof v) != 0) damaged(who);
+    int r = read_full(in, &v, sizeof v);
+    if (r == 1) exit(0);
+    if (r != 0) damaged(who);
     if (v != expect) damaged("a relay got a number out of order");
     expect++;
-    if (write_full(out, &v, sizeof v) != 0) damaged(who);
+    if (write_full(out, &v, sizeof v) != 0) {
+      if (errno == EPIPE) exit(0);
+      damaged(who);
+    }
   }
 }
 
 int main(void) {
+  signal(SIGPIPE, SIG_IGN);
   int a[2], b[2], c[2];
   if (pipe(a) || pipe(b) || pipe(c)) damaged("pipe failed");
   fflush(stdout);
@@ -66,12 +78,17 @@ int main(void) {
       damaged("poll failed");
     }
     if (p[0].revents & POLLOUT) {
-      if (write_full(a[1], &sent, sizeof sent) != 0) damaged("the parent lost pipe A");
+      if (write_full(a[1], &sent, sizeof sent) != 0) {
+        if (errno == EPIPE) exit(0);
+        damaged("the parent lost pipe A");
+      }
       sent++;
     }
     if (p[1].revents & (POLLIN | POLLHUP)) {
       uint64_t v;
-      if (read_full(c[0], &v, sizeof v) != 0) damaged("the parent lost pipe C");
+      int r = read_full(c[0], &v, sizeof v);
+      if (r == 1) exit(0);
+      if (r != 0) damaged("the parent lost pipe C");
       if (v != back) damaged("a number came back out of order or twice");
       back++;
       if (back % 1000 == 0) {
