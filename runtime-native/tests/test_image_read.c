@@ -129,8 +129,8 @@ int main(void) {
   expect("no header", 1, "truncated");
   build(); image[0] = 'X'; save(image_len);
   expect("magic", 1, "bad magic");
-  build(); h->version = 2; seal_header(h); save(image_len);
-  expect("version", 1, "version 2");
+  build(); h->version = DMTCP_IMAGE_VERSION + 1; seal_header(h); save(image_len);
+  expect("version", 1, "version 3");
   build(); h->arch = DMTCP_ARCH_AARCH64; seal_header(h); save(image_len);
   expect("architecture", 1, "image is for aarch64");
   build(); h->uid = (uint32_t)getuid() + 1; seal_header(h); save(image_len);

@@ -15,10 +15,10 @@ int main(void) {
   struct map_entry e;
   CHECK(maps_next(text, len, &pos, &e) == 1);
   CHECK(e.start == 0x55d0c0a00000ull && e.end == 0x55d0c0a02000ull && e.prot == PROT_READ && !e.shared);
-  CHECK(strcmp(e.path, "/usr/bin/cat") == 0);
+  CHECK(strcmp(e.path, "/usr/bin/cat") == 0 && e.dev == (0xfeull << 32 | 1) && e.ino == 1234);
   CHECK(maps_next(text, len, &pos, &e) == 1);
   CHECK(e.shared && e.offset == 0x1000 && e.prot == (PROT_READ | PROT_WRITE));
-  CHECK(strcmp(e.path, "/dev/zero (deleted)") == 0);
+  CHECK(strcmp(e.path, "/dev/zero (deleted)") == 0 && e.dev == 5 && e.ino == 77);
   CHECK(maps_next(text, len, &pos, &e) == 1 && strcmp(e.path, "[stack]") == 0);
   CHECK(maps_next(text, len, &pos, &e) == 1 && e.prot == 0 && e.path[0] == '\0');
   CHECK(maps_next(text, len, &pos, &e) == 0);

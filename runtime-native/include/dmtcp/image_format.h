@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define DMTCP_IMAGE_MAGIC        "DMTCPIMG"   /* 8 bytes, no NUL */
-#define DMTCP_IMAGE_VERSION      1u
+#define DMTCP_IMAGE_VERSION      2u
 #define DMTCP_IMAGE_HEADER_SIZE  4096u
 #define DMTCP_CHUNK_MAGIC        0x4B4E4843u  /* "CHNK" */
 #define DMTCP_CHUNK_PAGES        256u          /* 1 MiB of 4 KiB pages */
@@ -139,6 +139,8 @@ struct dmtcp_region {
   uint64_t data_offset;         /* file offset of this region's first chunk */
   uint64_t data_len;            /* bytes of all its chunks, headers included */
   uint64_t checksum;            /* XXH64 (seed 0) over the chunk checksums, in order */
+  uint64_t object_dev;          /* SHARED kinds: device and inode of the shared object; */
+  uint64_t object_ino;          /*   regions of one computation with both equal share it */
   char     path[256];           /* backing path or pseudo name ("[heap]", ...) */
 };
 

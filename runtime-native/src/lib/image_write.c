@@ -355,6 +355,8 @@ static int add_region(struct writer *w, const struct map_entry *ep, uint64_t sta
     r->end = end;
     r->prot = (uint32_t)e.prot;
     r->file_offset = e.offset + (start - e.start);
+    r->object_dev = e.dev;
+    r->object_ino = e.ino;
     rt_strlcpy(r->path, e.path, sizeof r->path);
     if (strcmp(e.path, "[vdso]") == 0) r->kind = DMTCP_REGION_VDSO;
     else if (strncmp(e.path, "[vvar", 5) == 0) r->kind = DMTCP_REGION_VVAR;

@@ -53,11 +53,15 @@ int maps_next(const char *buf, size_t len, size_t *pos, struct map_entry *e) {
   }
   i += 5;
   e->offset = hex(buf, len, &i);
-  /* device and inode */
-  for (int field = 0; field < 2 && i < len; field++) {
-    while (i < len && buf[i] == ' ') i++;
-    while (i < len && buf[i] != ' ' && buf[i] != '\n') i++;
-  }
+  /* device (major:minor, hex) and inode (decimal) */
+  while (i < len && buf[i] == ' ') i++;
+  uint64_t major = hex(buf, len, &i);
+  if (i < len && buf[i] == ':') i++;
+  uint64_t minor = hex(buf, len, &i);
+  e->dev = major << 32 | minor;
+  while (i < len && buf[i] == ' ') i++;
+  e->ino = 0;
+  for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) e->ino = e->ino * 10 + (uint64_t)(buf[i] - '0');
   while (i < len && buf[i] == ' ') i++;
   size_t p = 0;
   while (i < len && buf[i] != '\n') {

@@ -8,6 +8,8 @@ struct map_entry {
   uint64_t start, end, offset;
   int prot;          /* PROT_* */
   int shared;        /* 's' in the perms */
+  uint64_t dev;      /* major << 32 | minor of the backing object */
+  uint64_t ino;      /* its inode: with dev, the identity of a shared object */
   char path[256];    /* "" for anonymous */
 };
 

@@ -151,6 +151,7 @@ static void *stage_worker(void *arg) {
     if (i >= s->nchunks) break;
     const struct chunk_ref *c = &s->chunks[i];
     const struct dmtcp_region *r = &s->img->regions[c->region];
+    if (!s->staging[c->region]) continue; /* a shared object, filled by tree.c */
     char *dest = (char *)(uintptr_t)(s->staging[c->region] + (c->addr - r->start));
     char err[256];
     if (chunk_decode(c, dest, scratch, err, sizeof err) != 0) {
@@ -231,7 +232,7 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
   if (st.nchunks < 0 || !st.staging) die(file, st.staging ? err : "out of memory");
   for (uint32_t i = 0; i < h->num_regions; i++) {
     const struct dmtcp_region *r = &img->regions[i];
-    if (!(r->flags & DMTCP_RF_HAS_DATA)) continue;
+    if (!(r->flags & DMTCP_RF_HAS_DATA) || tree_shared_fd(r) >= 0) continue; /* shared: tree.c has it */
     void *p = map_safe(img, &cursor, r->end - r->start, r->start);
     if (!p) die(file, "no free address range to stage the image");
     st.staging[i] = (uint64_t)(uintptr_t)p;
@@ -296,8 +297,15 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
     m->to = r->start;
     m->len = r->end - r->start;
     m->prot = r->prot;
-    if (st.staging[i]) m->from = st.staging[i];
-    else m->flags = RS_FRESH;
+    if (st.staging[i]) {
+      m->from = st.staging[i];
+    } else if (tree_shared_fd(r) >= 0) {
+      m->flags = RS_SHARED;
+      m->fd = tree_shared_fd(r);
+      m->offset = r->file_offset;
+    } else {
+      m->flags = RS_FRESH;
+    }
   }
 
   if (pause_level) {
@@ -314,6 +322,7 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
   for (int fd = 3; fd < maxfd; fd++) {
     int keep = 0;
     for (uint32_t k = 0; k < h->num_fds && !keep; k++) keep = img->fds[k].fd == fd;
+    for (uint32_t k = 0; k < h->num_regions && !keep; k++) keep = tree_shared_fd(&img->regions[k]) == fd;
     if (!keep) close(fd);
   }
   sigset_t all;

@@ -15,6 +15,7 @@
 
 #define SECTION __attribute__((section("dmtcp_restorer")))
 
+#define NR_CLOSE 3
 #define NR_MMAP 9
 #define NR_MPROTECT 10
 #define NR_MUNMAP 11
@@ -59,7 +60,10 @@ SECTION __attribute__((noreturn, used)) void restorer_main(struct rs_plan *p) {
   for (uint32_t i = 0; i < p->n_moves; i++) {
     struct rs_move *m = &p->moves[i];
     long r;
-    if (m->flags & RS_FRESH) {
+    if (m->flags & RS_SHARED) {
+      long flags = 0x01 | 0x10; /* SHARED|FIXED */
+      r = sys6(NR_MMAP, (long)m->to, (long)m->len, (long)m->prot, flags, m->fd, (long)m->offset);
+    } else if (m->flags & RS_FRESH) {
       long flags = 0x02 | 0x20 | 0x10 | 0x4000; /* PRIVATE|ANONYMOUS|FIXED|NORESERVE */
       r = sys6(NR_MMAP, (long)m->to, (long)m->len, (long)m->prot, flags, -1, 0);
     } else {
@@ -68,6 +72,8 @@ SECTION __attribute__((noreturn, used)) void restorer_main(struct rs_plan *p) {
     }
     if (r != (long)m->to) die(p->fail_rc);
   }
+  for (uint32_t i = 0; i < p->n_moves; i++)
+    if (p->moves[i].flags & RS_SHARED) sys6(NR_CLOSE, p->moves[i].fd, 0, 0, 0, 0, 0);
   sys6(NR_ARCH_PRCTL, ARCH_SET_FS, (long)p->fs_base, 0, 0, 0, 0);
   ((void (*)(void *))(uintptr_t)p->entry)((void *)(uintptr_t)p->info);
   die(p->fail_rc);

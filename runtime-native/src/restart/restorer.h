@@ -7,12 +7,16 @@
 
 #define RS_FRESH 0x1u     /* no staged data: map fresh anonymous memory */
 #define RS_GROWSDOWN 0x2u
+#define RS_SHARED 0x4u    /* map fd at offset, MAP_SHARED: a memory object shared with other processes */
 
 struct rs_range { uint64_t start, len; };
 
 struct rs_move {
   uint64_t from, to, len;  /* from: staging (or the live vdso/vvar); unused for RS_FRESH */
   uint32_t prot, flags;
+  int32_t fd;              /* RS_SHARED: the object's descriptor (closed once mapped) */
+  uint32_t pad;
+  uint64_t offset;         /* RS_SHARED: offset of the mapping in the object */
 };
 
 struct rs_plan {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -96,12 +97,17 @@ struct made_pipe { uint64_t ino; int rfd, wfd; };
 static struct made_pipe g_made[1024];
 static int g_nmade;
 
-static int make_pipes(void) {
+/* Above every descriptor number an image uses. */
+static int parking_base(void) {
   int top = 2;
   for (int i = 0; i < g_n; i++)
     for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++)
       if (g_imgs[i].fds[k].fd > top) top = g_imgs[i].fds[k].fd;
-  int base = top + 1;
+  return top + 1;
+}
+
+static int make_pipes(void) {
+  int base = parking_base();
   for (int i = 0; i < g_n; i++) {
     for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++) {
       const struct dmtcp_fd_record *r = &g_imgs[i].fds[k];
@@ -120,6 +126,90 @@ static int make_pipes(void) {
       if (m->rfd < 0 || m->wfd < 0) return -1;
     }
   }
+  return 0;
+}
+
+/* ---- shared memory -------------------------------------------------------
+ * A MAP_SHARED region (anonymous shared memory, POSIX or System V shm, a
+ * shared file mapping) is one object for all the processes that map it
+ * (same device and inode at checkpoint). Process 1 recreates each object
+ * once, as a memfd holding the checkpointed contents, and every process maps
+ * that memfd where it had the object (restorer RS_SHARED), so a semaphore or
+ * a counter in it is shared again after restart. */
+struct shared_obj { uint64_t dev, ino, size; int fd; };
+static struct shared_obj g_objs[512];
+static int g_nobjs;
+
+static int is_shared(const struct dmtcp_region *r) {
+  return (r->kind == DMTCP_REGION_SHARED_ANON || r->kind == DMTCP_REGION_SHARED_FILE) &&
+         (r->flags & DMTCP_RF_HAS_DATA) && r->object_ino != 0;
+}
+
+static struct shared_obj *object_of(const struct dmtcp_region *r) {
+  for (int k = 0; k < g_nobjs; k++)
+    if (g_objs[k].dev == r->object_dev && g_objs[k].ino == r->object_ino) return &g_objs[k];
+  return NULL;
+}
+
+int tree_shared_fd(const struct dmtcp_region *r) {
+  struct shared_obj *o = is_shared(r) ? object_of(r) : NULL;
+  return o ? o->fd : -1;
+}
+
+static int make_shared_objects(int base) {
+  for (int i = 0; i < g_n; i++) {
+    for (uint32_t k = 0; k < g_imgs[i].h->num_regions; k++) {
+      const struct dmtcp_region *r = &g_imgs[i].regions[k];
+      if (!is_shared(r)) continue;
+      struct shared_obj *o = object_of(r);
+      if (!o) {
+        if (g_nobjs == 512) return -1;
+        o = &g_objs[g_nobjs++];
+        o->dev = r->object_dev;
+        o->ino = r->object_ino;
+        o->fd = -1;
+        o->size = 0;
+      }
+      uint64_t end = r->file_offset + (r->end - r->start);
+      if (end > o->size) o->size = end;
+    }
+  }
+  for (int k = 0; k < g_nobjs; k++) {
+    int fd = (int)syscall(SYS_memfd_create, "dmtcp-shared", 0);
+    if (fd < 0 || ftruncate(fd, (off_t)g_objs[k].size) != 0) return -1;
+    g_objs[k].fd = fcntl(fd, F_DUPFD, base);
+    close(fd);
+    if (g_objs[k].fd < 0) return -1;
+  }
+  /* contents: every region's chunks, checked as they are decoded */
+  char *scratch = mmap(NULL, DMTCP_CHUNK_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (scratch == MAP_FAILED) return -1;
+  for (int i = 0; i < g_n; i++) {
+    struct chunk_ref *refs = NULL;
+    char err[256];
+    long n = image_chunks(&g_imgs[i], &refs, err, sizeof err);
+    if (n < 0) {
+      fprintf(stderr, "dmtcp_restart: %s: %s\n", g_imgs[i].path, err);
+      return -1;
+    }
+    for (uint32_t k = 0; k < g_imgs[i].h->num_regions; k++) {
+      const struct dmtcp_region *r = &g_imgs[i].regions[k];
+      struct shared_obj *o = is_shared(r) ? object_of(r) : NULL;
+      if (!o) continue;
+      char *view = mmap(NULL, r->end - r->start, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, (off_t)r->file_offset);
+      if (view == MAP_FAILED) return -1;
+      for (long c = 0; c < n; c++) {
+        if (refs[c].region != k) continue;
+        if (chunk_decode(&refs[c], view + (refs[c].addr - r->start), scratch, err, sizeof err) != 0) {
+          fprintf(stderr, "dmtcp_restart: %s: %s\n", g_imgs[i].path, err);
+          return -1;
+        }
+      }
+      munmap(view, r->end - r->start);
+    }
+    free(refs);
+  }
+  munmap(scratch, DMTCP_CHUNK_PAGES * 4096);
   return 0;
 }
 
@@ -221,6 +311,10 @@ static _Noreturn void tree_init(void) {
     fprintf(stderr, "dmtcp_restart: cannot recreate the computation's pipes: %s\n", strerror(errno));
     _exit(99);
   }
+  if (make_shared_objects(parking_base()) != 0) {
+    fprintf(stderr, "dmtcp_restart: cannot recreate the computation's shared memory: %s\n", strerror(errno));
+    _exit(99);
+  }
   catch_forwarded(remember);
   pid_t roots[4096];
   int nroots = 0, first = -1;
@@ -243,6 +337,7 @@ static _Noreturn void tree_init(void) {
     close(g_made[m].rfd);
     close(g_made[m].wfd);
   }
+  for (int k = 0; k < g_nobjs; k++) close(g_objs[k].fd);
   int code = 0;
   for (;;) {
     int status;

@@ -18,4 +18,8 @@ int tree_enter_namespaces(char *why, size_t whylen);
  * of the computation's first process (the one restored from images[0]'s tree). */
 int tree_run(int n, struct image *imgs, void (*restore_one)(int index), int quiet);
 
+/* In a process of the tree: the descriptor of the recreated shared object
+ * region r maps, or -1 (not shared, or restarting outside the tree). */
+int tree_shared_fd(const struct dmtcp_region *r);
+
 #endif

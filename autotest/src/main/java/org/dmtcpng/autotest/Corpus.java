@@ -28,6 +28,8 @@ public final class Corpus {
         Case.of("pipering", "{corpus}/pipering").processes(3).asCore(),
         Case.of("exec-clean-env", "env", "-i", "{corpus}/counter"),
         Case.of("python3", "python3", "{corpus}/compute.py").needs("python3").asCore(),
+        // forked workers, queues (pipes and a semaphore in shared memory), a feeder thread
+        Case.of("python3-multiprocessing", "python3", "{corpus}/mpqueue.py").processes(3).needs("python3").asCore(),
         Case.of("bash", "bash", "{corpus}/loop.sh").needs("bash"),
         // bash, python3 | cat | python3: a pipeline with bytes in flight
         Case.of("bash-pipeline", "bash", "{corpus}/pipeline.sh").processes(4).needs("python3"),
