@@ -225,6 +225,7 @@ static void on_advance(struct proto_msg *m) {
     g_suspend_failed = suspend_all_threads() != 0;
     if (g_suspend_failed) rt_log("a thread did not stop for the checkpoint; this generation fails", NULL);
     pipes_scan();
+    if (!g_suspend_failed) children_wait_for_joining();
     reply(state, NULL);
   } else if (strcmp(state, "FD_LEADER_ELECTION") == 0) {
     pipes_elect();

@@ -121,6 +121,9 @@ void pipes_drain(void);
 void pipes_refill(void);
 size_t pipes_records(struct dmtcp_fd_record *out, size_t cap);
 
+/* children.c */
+void children_wait_for_joining(void);
+
 /* fork.c */
 void fork_install_handlers(void);
 void fork_guard_lock(void);

@@ -177,26 +177,35 @@ FinishCommit(p) ==
     /\ script.gen > 0
 
 \* HELLO restart=0 from a new process (dmtcp_launch, fork) or from a process
-\* reconnecting after the coordinator was restarted. During a checkpoint or
-\* a restart it gets WELCOME state=WAIT and runs no user code until released.
+\* reconnecting after the coordinator was restarted. A new process that joins
+\* while a checkpoint is still at SUSPENDED (a member's child: the member waits
+\* for it before reporting SUSPENDED) is taken into the generation and then
+\* steps like the others. Otherwise, during a checkpoint or a restart, it gets
+\* WELCOME state=WAIT and runs no user code until released.
+Admitted(p) == pst[p] = "FRESH" /\ cphase = "CKPT" /\ cstate = "SUSPENDED"
 Join(p) ==
     /\ CoordUp
     /\ \/ pst[p] = "FRESH"
        \/ pst[p] = "RUNNING" /\ ~linked[p]
     /\ linked' = [linked EXCEPT ![p] = TRUE]
     /\ conn' = conn \cup {p}
-    /\ IF Busy
+    /\ IF Busy /\ ~Admitted(p)
          THEN /\ pst' = [pst EXCEPT ![p] = "WAIT"]
               /\ rep' = [rep EXCEPT ![p] = "WAIT"]
               /\ waiting' = waiting \cup {p}
          ELSE /\ pst' = [pst EXCEPT ![p] = "RUNNING"]
               /\ rep' = [rep EXCEPT ![p] = "RUNNING"]
               /\ UNCHANGED waiting
+    /\ IF Admitted(p)
+         THEN /\ gmembers' = gmembers \cup {p}
+              /\ attMembers' = [attMembers EXCEPT ![att] = @ \cup {p}]
+         ELSE UNCHANGED <<gmembers, attMembers>>
     /\ IF FinishCommit(p)
          THEN /\ final' = [final EXCEPT ![p] = part[p]]
               /\ part' = [part EXCEPT ![p] = 0]
          ELSE UNCHANGED <<final, part>>
-    /\ UNCHANGED <<script, cphase, cstate, gen, gmembers, rnum, ghostVars>>
+    /\ UNCHANGED <<script, cphase, cstate, gen, rnum, att, written, suspendedIn, patt,
+                   committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors>>
 
 \* A process dies in any state (kill -9, crash, or a normal exit with BYE).
 \* Its files stay on disk; the coordinator learns of it later (Notice).

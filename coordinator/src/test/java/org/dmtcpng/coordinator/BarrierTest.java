@@ -113,16 +113,41 @@ class BarrierTest {
   }
 
   @Test
+  void aProcessThatJoinsWhileMembersAreStoppedIsTakenIntoTheGeneration() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a")) {
+      var done = tc.bcheckpoint();
+      long gen = a.expect(MessageType.ADVANCE, "SUSPENDED").getLong("generation", 0);
+      // a's child, joining before a reports SUSPENDED (a waits for it)
+      try (SimClient child = SimClient.join(tc.port, "child")) {
+        assertEquals("RUNNING", child.welcome.get("state"));
+        assertEquals(gen, child.expect(MessageType.ADVANCE, "SUSPENDED").getLong("generation", 0));
+        child.auto();
+        child.reach("SUSPENDED", gen);
+        a.reach("SUSPENDED", gen);
+        for (String state : Computation.CHECKPOINT_STATES.subList(1, 6)) {
+          a.reach(a.expect(MessageType.ADVANCE, state).get("state"), gen);
+        }
+        assertEquals("DMT_COORD_SUCCESS", done.get(10, TimeUnit.SECONDS).get("command_status"));
+        String script = Files.readString(tc.dir.resolve("dmtcp_restart_script.sh"));
+        assertTrue(script.contains("ckpt_sim_a") && script.contains("ckpt_sim_child"), script);
+      }
+    }
+  }
+
+  @Test
   void aProcessThatJoinsDuringACheckpointWaitsUntilItEnds() throws Exception {
     try (TestCoordinator tc = new TestCoordinator(0);
          SimClient a = SimClient.join(tc.port, "a")) {
       var done = tc.bcheckpoint();
       long gen = a.expect(MessageType.ADVANCE, "SUSPENDED").getLong("generation", 0);
+      a.reach("SUSPENDED", gen);
+      a.reach(a.expect(MessageType.ADVANCE, "FD_LEADER_ELECTION").get("state"), gen);
+      // past SUSPENDED: a newcomer is not part of this generation
       try (SimClient late = SimClient.join(tc.port, "late")) {
         assertEquals("WAIT", late.welcome.get("state"));
         assertEquals("no", tc.command("status").get("running"));
-        a.reach("SUSPENDED", gen);
-        for (String state : Computation.CHECKPOINT_STATES.subList(1, 6)) {
+        for (String state : Computation.CHECKPOINT_STATES.subList(2, 6)) {
           a.reach(a.expect(MessageType.ADVANCE, state).get("state"), gen);
         }
         assertEquals("DMT_COORD_SUCCESS", done.get(10, TimeUnit.SECONDS).get("command_status"));

@@ -67,10 +67,16 @@ public final class Computation {
       pendingRestartStart = false;
       startBarrier(Phase.RESTART, RESTART_STATES, restartGeneration);
     }
+    if (reply.type() == MessageType.WELCOME && pendingAdmission == id) {
+      pendingAdmission = -1;
+      fx.send(id, Frame.of(MessageType.ADVANCE).with("state", sequence.get(step))
+          .with("generation", currentGeneration()));
+    }
     return reply.type() == MessageType.WELCOME;
   }
 
   private boolean pendingRestartStart;
+  private long pendingAdmission = -1;
 
   private Frame answerHello(long id, Frame hello) {
     String upid = hello.require("upid");
@@ -98,11 +104,20 @@ public final class Computation {
       interval = (int) requestedInterval;
     }
     members.put(m.id, m);
-    boolean wait = phase != Phase.IDLE;
+    // A process that joins while a checkpoint is still stopping its members is taken into the
+    // generation: it is usually the child of a member, which waits for it before reporting
+    // SUSPENDED, so that no image names a child the generation lacks. Later joiners wait.
+    boolean admit = phase == Phase.CHECKPOINT && step == 0;
+    boolean wait = phase != Phase.IDLE && !admit;
     m.waiting = wait;
+    if (admit) {
+      participants.add(m.id);
+      pendingAdmission = m.id;
+    }
     fx.log("process " + m.upid + " (" + m.program + ", pid " + m.realPid + " on " + m.host
-        + ") joined" + (wait ? " during a barrier: it waits" : ""));
-    if (!wait) {
+        + ") joined" + (wait ? " during a barrier: it waits"
+            : admit ? " while generation " + generation + " is stopping its members: it is one of them" : ""));
+    if (!wait && !admit) {
       fx.idle();
     }
     return welcome(wait ? "WAIT" : "RUNNING");
