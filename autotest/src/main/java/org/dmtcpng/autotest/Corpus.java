@@ -31,6 +31,7 @@ public final class Corpus {
         // forked workers, queues (pipes and a semaphore in shared memory), a feeder thread
         Case.of("python3-multiprocessing", "python3", "{corpus}/mpqueue.py").processes(3).needs("python3").asCore(),
         Case.of("bash", "bash", "{corpus}/loop.sh").needs("bash"),
+        Case.of("daemon", "python3", "{corpus}/daemon.py").needs("python3"),
         // bash, python3 | cat | python3: a pipeline with bytes in flight
         Case.of("bash-pipeline", "bash", "{corpus}/pipeline.sh").processes(4).needs("python3"),
         Case.of("java", "java", "-XX:+UseSerialGC", "-cp", "{corpus}", "Counter").needs("java"),
