@@ -8,10 +8,8 @@
  * 3.4). A child carries the runtime when libdmtcp.so is in its address
  * space; it has joined once its checkpoint thread exists (a second thread:
  * the runtime starts it before the program's main). No malloc, no stdio. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,53 +17,42 @@
 
 #define MAX_CHILDREN 1024
 
-static void put_uint(char *buf, size_t *n, unsigned v) {
-  char digits[12];
-  int len = 0;
-  do digits[len++] = (char)('0' + v % 10); while ((v /= 10) && len < 12);
-  while (len) buf[(*n)++] = digits[--len];
+struct pid_list { pid_t *pids; int n, cap; };
+
+static int add_children_of_task(long tid, void *arg) {
+  struct pid_list *l = arg;
+  char path[64];
+  size_t n = rt_strlcpy(path, "/proc/self/task/", sizeof path);
+  n += rt_utoa(path + n, (unsigned long)tid);
+  rt_strlcpy(path + n, "/children", sizeof path - n);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char list[4096];
+  ssize_t r = read(fd, list, sizeof list - 1);
+  close(fd);
+  pid_t v = 0;
+  for (ssize_t i = 0; i < r; i++) {
+    if (list[i] >= '0' && list[i] <= '9') {
+      v = v * 10 + (list[i] - '0');
+    } else if (v) {
+      if (l->n < l->cap) l->pids[l->n++] = v;
+      v = 0;
+    }
+  }
+  return 0;
 }
 
 static int list_children(pid_t *out, int cap) {
-  int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return 0;
-  int n = 0;
-  char dents[4096];
-  long got;
-  while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
-    for (long off = 0; off < got; ) {
-      struct dirent64 *d = (struct dirent64 *)(dents + off);
-      off += d->d_reclen;
-      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-      char path[64];
-      size_t len = rt_strlcpy(path, "/proc/self/task/", sizeof path);
-      len += rt_strlcpy(path + len, d->d_name, sizeof path - len);
-      rt_strlcpy(path + len, "/children", sizeof path - len);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      char list[4096];
-      ssize_t r = read(fd, list, sizeof list - 1);
-      close(fd);
-      pid_t v = 0;
-      for (ssize_t i = 0; i < r; i++) {
-        if (list[i] >= '0' && list[i] <= '9') {
-          v = v * 10 + (list[i] - '0');
-        } else if (v) {
-          if (n < cap) out[n++] = v;
-          v = 0;
-        }
-      }
-    }
-  }
-  close(dfd);
-  return n;
+  struct pid_list l = {out, 0, cap};
+  rt_each_numbered_entry("/proc/self/task", 0, add_children_of_task, &l);
+  return l.n;
 }
 
 /* 1 if /proc/<pid>/<what> can be read and contains needle (a line of maps). */
 static int proc_contains(pid_t pid, const char *what, const char *needle) {
   char path[64];
   size_t n = rt_strlcpy(path, "/proc/", sizeof path);
-  put_uint(path, &n, (unsigned)pid);
+  n += rt_utoa(path + n, (unsigned long)pid);
   path[n++] = '/';
   rt_strlcpy(path + n, what, sizeof path - n);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -85,23 +72,19 @@ static int proc_contains(pid_t pid, const char *what, const char *needle) {
   return found;
 }
 
+static int count_one(long number, void *arg) {
+  (void)number;
+  (*(int *)arg)++;
+  return 0;
+}
+
 static int threads_of(pid_t pid) {
   char path[64];
   size_t n = rt_strlcpy(path, "/proc/", sizeof path);
-  put_uint(path, &n, (unsigned)pid);
+  n += rt_utoa(path + n, (unsigned long)pid);
   rt_strlcpy(path + n, "/task", sizeof path - n);
-  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return 0;
   int count = 0;
-  char dents[4096];
-  long got;
-  while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0)
-    for (long off = 0; off < got; ) {
-      struct dirent64 *d = (struct dirent64 *)(dents + off);
-      off += d->d_reclen;
-      if (d->d_name[0] >= '0' && d->d_name[0] <= '9') count++;
-    }
-  close(dfd);
+  rt_each_numbered_entry(path, 0, count_one, &count);
   return count;
 }
 

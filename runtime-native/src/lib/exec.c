@@ -91,11 +91,7 @@ static char **with_runtime(char *const envp[]) {
 static char **with_owner_pid(char *const envp[]) {
   static char entry[48];
   size_t n = rt_strlcpy(entry, "DMTCP_STANDALONE_PID=", sizeof entry);
-  char digits[16];
-  int len = 0;
-  for (unsigned v = (unsigned)getpid(); len == 0 || v; v /= 10) digits[len++] = (char)('0' + v % 10);
-  while (len) entry[n++] = digits[--len];
-  entry[n] = '\0';
+  rt_utoa(entry + n, (unsigned long)getpid());
   size_t count = 0;
   while (envp && envp[count]) count++;
   char **out = malloc((count + 2) * sizeof *out);

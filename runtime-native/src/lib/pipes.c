@@ -16,12 +16,10 @@
  *                       fills the new pipe dmtcp_restart made (tree.c).
  * The drained bytes live in memory that is part of the image. No malloc,
  * no stdio: threads may be parked holding their locks. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -40,11 +38,7 @@ static int g_npipes;
 
 static void fd_path(char *buf, int fd) {
   size_t n = rt_strlcpy(buf, "/proc/self/fd/", 32);
-  char digits[12];
-  int len = 0;
-  for (unsigned v = (unsigned)fd; len == 0 || v; v /= 10) digits[len++] = (char)('0' + v % 10);
-  while (len) buf[n++] = digits[--len];
-  buf[n] = '\0';
+  rt_utoa(buf + n, (unsigned long)fd);
 }
 
 static void release_data(struct pipe_fd *p) {
@@ -53,46 +47,39 @@ static void release_data(struct pipe_fd *p) {
   p->len = p->cap = 0;
 }
 
+static int add_if_pipe(long number, void *arg) {
+  (void)arg;
+  int fd = (int)number;
+  struct stat st;
+  if (fd == g_coord_fd || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return 0;
+  char link[64], target[64];
+  fd_path(link, fd);
+  ssize_t n = readlink(link, target, sizeof target - 1);
+  if (n <= 0) return 0;
+  target[n] = '\0';
+  if (strncmp(target, "pipe:", 5) != 0) return 0;  /* a named FIFO: issue 6 */
+  if (g_npipes == MAX_PIPE_FDS) {
+    rt_log("too many pipe descriptors; the rest are not saved", NULL);
+    return 1;
+  }
+  struct pipe_fd *p = &g_pipes[g_npipes++];
+  memset(p, 0, sizeof *p);
+  int fl = fcntl(fd, F_GETFL);
+  p->rec.fd = fd;
+  p->rec.kind = (fl & O_ACCMODE) == O_RDONLY ? DMTCP_FD_PIPE_READ : DMTCP_FD_PIPE_WRITE;
+  p->rec.ino = (uint64_t)st.st_ino;
+  p->rec.status_flags = (uint32_t)fl;
+  p->rec.fd_flags = (uint32_t)fcntl(fd, F_GETFD);
+  int size = fcntl(fd, F_GETPIPE_SZ);
+  p->rec.pipe_size = size > 0 ? (uint32_t)size : 65536u;
+  p->saved_owner = fcntl(fd, F_GETOWN);
+  return 0;
+}
+
 void pipes_scan(void) {
   for (int i = 0; i < g_npipes; i++) release_data(&g_pipes[i]);
   g_npipes = 0;
-  int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return;
-  char dents[8192];
-  long got;
-  while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
-    for (long off = 0; off < got; ) {
-      struct dirent64 *d = (struct dirent64 *)(dents + off);
-      off += d->d_reclen;
-      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-      int fd = 0;
-      for (const char *c = d->d_name; *c; c++) fd = fd * 10 + (*c - '0');
-      struct stat st;
-      if (fd == dfd || fd == g_coord_fd || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) continue;
-      char link[64], target[64];
-      fd_path(link, fd);
-      ssize_t n = readlink(link, target, sizeof target - 1);
-      if (n <= 0) continue;
-      target[n] = '\0';
-      if (strncmp(target, "pipe:", 5) != 0) continue;  /* a named FIFO: issue 6 */
-      if (g_npipes == MAX_PIPE_FDS) {
-        rt_log("too many pipe descriptors; the rest are not saved", NULL);
-        break;
-      }
-      struct pipe_fd *p = &g_pipes[g_npipes++];
-      memset(p, 0, sizeof *p);
-      int fl = fcntl(fd, F_GETFL);
-      p->rec.fd = fd;
-      p->rec.kind = (fl & O_ACCMODE) == O_RDONLY ? DMTCP_FD_PIPE_READ : DMTCP_FD_PIPE_WRITE;
-      p->rec.ino = (uint64_t)st.st_ino;
-      p->rec.status_flags = (uint32_t)fl;
-      p->rec.fd_flags = (uint32_t)fcntl(fd, F_GETFD);
-      int size = fcntl(fd, F_GETPIPE_SZ);
-      p->rec.pipe_size = size > 0 ? (uint32_t)size : 65536u;
-      p->saved_owner = fcntl(fd, F_GETOWN);
-    }
-  }
-  close(dfd);
+  rt_each_numbered_entry("/proc/self/fd", 1, add_if_pipe, NULL);
 }
 
 void pipes_elect(void) {

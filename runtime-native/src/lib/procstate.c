@@ -3,7 +3,6 @@
  * behind /proc/self/cmdline, environ and the program break. Saved by the checkpoint
  * thread into a static buffer (so it is part of the memory image) and put back
  * by it after restart. No malloc, no stdio. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
@@ -86,6 +85,30 @@ static int save_mm_layout(struct prctl_mm_map *mm) {
   return mm->start_code != 0 && mm->arg_start != 0;
 }
 
+/* Regular files, and devices such as /dev/null or /dev/zero (not terminals:
+ * those are the restarting terminal's business), by path, flags and offset. */
+static int add_if_file(long number, void *arg) {
+  struct procstate *ps = arg;
+  int fd = (int)number;
+  struct stat st;
+  if (fd <= 2 || fd == g_coord_fd || fstat(fd, &st) != 0 ||
+      !(S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(fd))))
+    return 0;
+  if (ps->nfds == PS_MAX_FDS) return 1;
+  struct ps_fd *f = &ps->fds[ps->nfds];
+  char link[32] = "/proc/self/fd/";
+  rt_utoa(link + 14, (unsigned long)fd);
+  ssize_t len = readlink(link, f->path, sizeof f->path - 1);
+  if (len <= 0) return 0;
+  f->path[len] = '\0';
+  f->fd = fd;
+  f->flags = fcntl(fd, F_GETFL);
+  f->fdflags = fcntl(fd, F_GETFD);
+  f->offset = lseek(fd, 0, SEEK_CUR);
+  ps->nfds++;
+  return 0;
+}
+
 size_t procstate_save(void *buf, size_t cap) {
   struct procstate *ps = &g_ps;
   memset(ps, 0, sizeof *ps);
@@ -101,41 +124,7 @@ size_t procstate_save(void *buf, size_t cap) {
   if (syscall(SYS_getcwd, ps->cwd, sizeof ps->cwd) < 0) ps->cwd[0] = '\0';
   ps->have_mm = save_mm_layout(&ps->mm);
 
-  int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    char dents[8192];
-    long got;
-    while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
-      for (long off = 0; off < got;) {
-        struct dirent64 *d = (struct dirent64 *)(dents + off);
-        off += d->d_reclen;
-        if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-        int fd = 0;
-        for (const char *c = d->d_name; *c; c++) fd = fd * 10 + (*c - '0');
-        struct stat st;
-        /* regular files, and devices such as /dev/null or /dev/zero (not terminals:
-         * those are the restarting terminal's business) */
-        if (fd <= 2 || fd == dfd || fd == g_coord_fd || fstat(fd, &st) != 0 ||
-            !(S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(fd))) || ps->nfds == PS_MAX_FDS)
-          continue;
-        struct ps_fd *f = &ps->fds[ps->nfds];
-        char link[32] = "/proc/self/fd/";
-        size_t n = strlen(link);
-        for (int v = fd, div = 1000000; div; div /= 10)
-          if (v / div || n > 14 || div == 1) link[n++] = (char)('0' + (v / div) % 10);
-        link[n] = '\0';
-        ssize_t len = readlink(link, f->path, sizeof f->path - 1);
-        if (len <= 0) continue;
-        f->path[len] = '\0';
-        f->fd = fd;
-        f->flags = fcntl(fd, F_GETFL);
-        f->fdflags = fcntl(fd, F_GETFD);
-        f->offset = lseek(fd, 0, SEEK_CUR);
-        ps->nfds++;
-      }
-    }
-    close(dfd);
-  }
+  rt_each_numbered_entry("/proc/self/fd", 1, add_if_file, ps);
   size_t len = sizeof *ps - sizeof ps->fds + ps->nfds * sizeof(struct ps_fd);
   if (len > cap) len = cap;
   memcpy(buf, ps, len);

@@ -98,6 +98,13 @@ void futex_wake(_Atomic int *addr);
 void *rt_mmap(size_t len);
 void rt_munmap(void *p, size_t len);
 uint64_t rt_get_fs(void);
+/* Writes v in decimal (NUL-terminated); returns its length. */
+size_t rt_utoa(char *buf, unsigned long v);
+/* Calls fn(number, arg) for each entry of dir named by a decimal number
+ * (/proc/self/fd, /proc/self/task, ...) until fn returns nonzero; with
+ * skip_own_fd, not for the descriptor it reads the directory through.
+ * Raw getdents64, no malloc. -1 if dir cannot be opened. */
+int rt_each_numbered_entry(const char *dir, int skip_own_fd, int (*fn)(long number, void *arg), void *arg);
 
 /* runtime.c: the checkpoint steps shared by both modes */
 void set_image_names(void);

@@ -3,7 +3,6 @@
  * dmtcp_command (docs/protocol.md 3.8) and runs interval checkpoints, taking
  * the same steps as the barrier: stop the threads, write the image, commit it
  * by renaming, resume. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -64,27 +63,24 @@ static void listen_again(void) {
 
 /* Children of every thread (/proc/self/task/<tid>/children): an embedded
  * coordinator checkpoints its own process only, so say so when there are any. */
+static int add_children_of_task(long tid, void *arg) {
+  int *children = arg;
+  char path[64];
+  size_t n = rt_strlcpy(path, "/proc/self/task/", sizeof path);
+  n += rt_utoa(path + n, (unsigned long)tid);
+  rt_strlcpy(path + n, "/children", sizeof path - n);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char list[4096];
+  ssize_t got = read(fd, list, sizeof list);
+  close(fd);
+  for (ssize_t i = 0; i < got; i++) *children += list[i] == ' ';
+  return 0;
+}
+
 static int count_children(void) {
-  int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return 0;
   int children = 0;
-  char dents[4096];
-  long got;
-  while ((got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
-    for (long off = 0; off < got;) {
-      struct dirent64 *d = (struct dirent64 *)(dents + off);
-      off += d->d_reclen;
-      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-      char path[320], list[4096];
-      snprintf(path, sizeof path, "/proc/self/task/%s/children", d->d_name);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      ssize_t n = read(fd, list, sizeof list);
-      close(fd);
-      for (ssize_t i = 0; i < n; i++) children += list[i] == ' ';
-    }
-  }
-  close(dfd);
+  rt_each_numbered_entry("/proc/self/task", 0, add_children_of_task, &children);
   return children;
 }
 

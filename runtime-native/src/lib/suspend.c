@@ -7,7 +7,6 @@
  * signal mask in the signal frame on the thread's own stack, which is part of
  * the image, so rt_sigreturn restores them after a restart as after a
  * checkpoint. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -89,26 +88,18 @@ void suspend_install_handler(void) {
   real_sigaction(g_settings.ckpt_signal, &sa, NULL);
 }
 
-/* Lists the kernel threads of this process. Raw getdents64: no malloc. */
+/* Lists the kernel threads of this process. No malloc. */
+struct task_list { pid_t *tids; int n, cap; };
+
+static int add_task(long tid, void *arg) {
+  struct task_list *l = arg;
+  if (l->n < l->cap) l->tids[l->n++] = (pid_t)tid;
+  return 0;
+}
+
 static int list_tasks(pid_t *tids, int cap) {
-  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  char buf[8192];
-  int n = 0;
-  for (;;) {
-    long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-    if (got <= 0) break;
-    for (long off = 0; off < got;) {
-      struct dirent64 *d = (struct dirent64 *)(buf + off);
-      off += d->d_reclen;
-      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-      pid_t tid = 0;
-      for (const char *c = d->d_name; *c; c++) tid = tid * 10 + (*c - '0');
-      if (n < cap) tids[n++] = tid;
-    }
-  }
-  close(fd);
-  return n;
+  struct task_list l = {tids, 0, cap};
+  return rt_each_numbered_entry("/proc/self/task", 0, add_task, &l) < 0 ? -1 : l.n;
 }
 
 static int alive(pid_t tid) {

@@ -1,5 +1,7 @@
 /* Small async-signal-safe helpers: no malloc, no stdio, no locks. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -56,4 +58,34 @@ uint64_t rt_get_fs(void) {
   uint64_t fs;
   __asm__ volatile("movq %%fs:0, %0" : "=r"(fs)); /* glibc's TCB points at itself */
   return fs;
+}
+
+size_t rt_utoa(char *buf, unsigned long v) {
+  char digits[24];
+  size_t len = 0;
+  do digits[len++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  for (size_t i = 0; i < len; i++) buf[i] = digits[len - 1 - i];
+  buf[len] = '\0';
+  return len;
+}
+
+int rt_each_numbered_entry(const char *dir, int skip_own_fd, int (*fn)(long number, void *arg), void *arg) {
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -1;
+  char dents[8192];
+  long got;
+  int stop = 0;
+  while (!stop && (got = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
+    for (long off = 0; off < got && !stop; ) {
+      struct dirent64 *d = (struct dirent64 *)(dents + off);
+      off += d->d_reclen;
+      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+      long number = 0;
+      for (const char *c = d->d_name; *c; c++) number = number * 10 + (*c - '0');
+      if (skip_own_fd && number == dfd) continue;
+      stop = fn(number, arg);
+    }
+  }
+  close(dfd);
+  return 0;
 }

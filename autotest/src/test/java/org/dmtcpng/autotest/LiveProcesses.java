@@ -1,0 +1,89 @@
+package org.dmtcpng.autotest;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A test's work directory and the real processes it starts there (each with its output in
+ * {@code <name>.out}), with the commands the tests share: start a coordinator, talk to it with
+ * dmtcp_command, wait for a condition. Closing it kills every process it started, their
+ * descendants and the ones handed to {@link #alsoKill}, and deletes the directory.
+ */
+final class LiveProcesses implements AutoCloseable {
+  static final Path ROOT = Path.of(System.getProperty("dmtcp.root", "..")).toAbsolutePath().normalize();
+
+  final Path work;
+  private final List<Process> started = new ArrayList<>();
+  private final List<ProcessHandle> others = new ArrayList<>();
+
+  LiveProcesses(String prefix) throws IOException {
+    work = Files.createTempDirectory(prefix);
+  }
+
+  static String bin(String command) {
+    return ROOT.resolve("bin").resolve(command).toString();
+  }
+
+  static String corpus(String program) {
+    return ROOT.resolve("app-corpus/build").resolve(program).toString();
+  }
+
+  Path out(String name) {
+    return work.resolve(name + ".out");
+  }
+
+  Process start(String name, String... cmd) throws IOException {
+    Process p = new ProcessBuilder(cmd).directory(work.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectOutput(out(name).toFile()).redirectErrorStream(true).start();
+    started.add(p);
+    return p;
+  }
+
+  /** Starts a coordinator on a free port with its images in the work directory; returns the port. */
+  String startCoordinator() throws IOException, InterruptedException {
+    Path portFile = work.resolve("coordinator.port");
+    start("coordinator", bin("dmtcp_coordinator"), "-p", "0", "--port-file", portFile.toString(),
+        "--ckptdir", work.toString());
+    await(() -> Files.exists(portFile) && CaseRun.read(portFile).strip().matches("\\d+"));
+    return CaseRun.read(portFile).strip();
+  }
+
+  int command(String port, String what) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(bin("dmtcp_command"), "-p", port, what).directory(work.toFile())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "dmtcp_command " + what + " did not return");
+    return p.exitValue();
+  }
+
+  /** Processes that will no longer be descendants of what this started (orphans of a kill). */
+  void alsoKill(List<ProcessHandle> handles) {
+    others.addAll(handles);
+  }
+
+  static void await(BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out");
+      Thread.sleep(50);
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Process p : started) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+    others.forEach(ProcessHandle::destroyForcibly);
+    AutotestMain.deleteTree(work);
+  }
+}
