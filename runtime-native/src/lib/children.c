@@ -42,7 +42,7 @@ static int add_children_of_task(long tid, void *arg) {
   return 0;
 }
 
-static int list_children(pid_t *out, int cap) {
+int children_list(pid_t *out, int cap) {
   struct pid_list l = {out, 0, cap};
   rt_each_numbered_entry("/proc/self/task", 0, add_children_of_task, &l);
   return l.n;
@@ -98,7 +98,7 @@ void children_wait_for_joining(void) {
   static pid_t kids[MAX_CHILDREN];
   long deadline = now_ms() + 2000;
   for (;;) {
-    int n = list_children(kids, MAX_CHILDREN), pending = 0;
+    int n = children_list(kids, MAX_CHILDREN), pending = 0;
     for (int i = 0; i < n && !pending; i++)
       pending = threads_of(kids[i]) < 2 && proc_contains(kids[i], "maps", "libdmtcp.so");
     if (!pending) return;

@@ -130,6 +130,7 @@ size_t pipes_records(struct dmtcp_fd_record *out, size_t cap);
 
 /* children.c */
 void children_wait_for_joining(void);
+int children_list(pid_t *out, int cap);   /* this process's children (at most cap) */
 
 /* fork.c */
 void fork_install_handlers(void);

@@ -63,25 +63,9 @@ static void listen_again(void) {
 
 /* Children of every thread (/proc/self/task/<tid>/children): an embedded
  * coordinator checkpoints its own process only, so say so when there are any. */
-static int add_children_of_task(long tid, void *arg) {
-  int *children = arg;
-  char path[64];
-  size_t n = rt_strlcpy(path, "/proc/self/task/", sizeof path);
-  n += rt_utoa(path + n, (unsigned long)tid);
-  rt_strlcpy(path + n, "/children", sizeof path - n);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char list[4096];
-  ssize_t got = read(fd, list, sizeof list);
-  close(fd);
-  for (ssize_t i = 0; i < got; i++) *children += list[i] == ' ';
-  return 0;
-}
-
 static int count_children(void) {
-  int children = 0;
-  rt_each_numbered_entry("/proc/self/task", 0, add_children_of_task, &children);
-  return children;
+  static pid_t kids[1024];
+  return children_list(kids, 1024);
 }
 
 /* A forked child is not checkpointed (the embedded coordinator serves the
