@@ -1,5 +1,7 @@
 #include "restart/tree.h"
 
+#include "common/coord_select.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -156,6 +158,7 @@ int tree_shared_fd(const struct dmtcp_region *r) {
   return o ? o->fd : -1;
 }
 
+/* Reports its own failure in one line. */
 static int make_shared_objects(int base) {
   for (int i = 0; i < g_n; i++) {
     for (uint32_t k = 0; k < g_imgs[i].h->num_regions; k++) {
@@ -163,7 +166,10 @@ static int make_shared_objects(int base) {
       if (!is_shared(r)) continue;
       struct shared_obj *o = object_of(r);
       if (!o) {
-        if (g_nobjs == 512) return -1;
+        if (g_nobjs == 512) {
+          fprintf(stderr, "dmtcp_restart: more than 512 shared memory objects\n");
+          return -1;
+        }
         o = &g_objs[g_nobjs++];
         o->dev = r->object_dev;
         o->ino = r->object_ino;
@@ -176,14 +182,19 @@ static int make_shared_objects(int base) {
   }
   for (int k = 0; k < g_nobjs; k++) {
     int fd = (int)syscall(SYS_memfd_create, "dmtcp-shared", 0);
-    if (fd < 0 || ftruncate(fd, (off_t)g_objs[k].size) != 0) return -1;
-    g_objs[k].fd = fcntl(fd, F_DUPFD, base);
+    if (fd < 0 || ftruncate(fd, (off_t)g_objs[k].size) != 0 || (g_objs[k].fd = fcntl(fd, F_DUPFD, base)) < 0) {
+      fprintf(stderr, "dmtcp_restart: cannot recreate a shared memory object of %llu bytes: %s\n",
+              (unsigned long long)g_objs[k].size, strerror(errno));
+      return -1;
+    }
     close(fd);
-    if (g_objs[k].fd < 0) return -1;
   }
   /* contents: every region's chunks, checked as they are decoded */
   char *scratch = mmap(NULL, DMTCP_CHUNK_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (scratch == MAP_FAILED) return -1;
+  if (scratch == MAP_FAILED) {
+    fprintf(stderr, "dmtcp_restart: out of memory recreating shared memory\n");
+    return -1;
+  }
   for (int i = 0; i < g_n; i++) {
     struct chunk_ref *refs = NULL;
     char err[256];
@@ -197,7 +208,10 @@ static int make_shared_objects(int base) {
       struct shared_obj *o = is_shared(r) ? object_of(r) : NULL;
       if (!o) continue;
       char *view = mmap(NULL, r->end - r->start, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, (off_t)r->file_offset);
-      if (view == MAP_FAILED) return -1;
+      if (view == MAP_FAILED) {
+        fprintf(stderr, "dmtcp_restart: cannot map a recreated shared memory object: %s\n", strerror(errno));
+        return -1;
+      }
       for (long c = 0; c < n; c++) {
         if (refs[c].region != k) continue;
         if (chunk_decode(&refs[c], view + (refs[c].addr - r->start), scratch, err, sizeof err) != 0) {
@@ -287,7 +301,7 @@ static pid_t spawn(int i) {
   }
   take_own_pipes(i);
   g_restore_one(i);
-  _exit(99); /* not reached */
+  _exit(dmtcp_fail_rc()); /* not reached */
 }
 
 static int is_root(int i) {
@@ -309,12 +323,9 @@ static _Noreturn void tree_init(void) {
             strerror(errno));
   if (make_pipes() != 0) {
     fprintf(stderr, "dmtcp_restart: cannot recreate the computation's pipes: %s\n", strerror(errno));
-    _exit(99);
+    _exit(dmtcp_fail_rc());
   }
-  if (make_shared_objects(parking_base()) != 0) {
-    fprintf(stderr, "dmtcp_restart: cannot recreate the computation's shared memory: %s\n", strerror(errno));
-    _exit(99);
-  }
+  if (make_shared_objects(parking_base()) != 0) _exit(dmtcp_fail_rc());
   catch_forwarded(remember);
   pid_t roots[4096];
   int nroots = 0, first = -1;
