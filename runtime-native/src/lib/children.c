@@ -88,21 +88,15 @@ static int threads_of(pid_t pid) {
   return count;
 }
 
-static long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 void children_wait_for_joining(void) {
   static pid_t kids[MAX_CHILDREN];
-  long deadline = now_ms() + 2000;
+  long deadline = rt_monotonic_ms() + 2000;
   for (;;) {
     int n = children_list(kids, MAX_CHILDREN), pending = 0;
     for (int i = 0; i < n && !pending; i++)
       pending = threads_of(kids[i]) < 2 && proc_contains(kids[i], "maps", "libdmtcp.so");
     if (!pending) return;
-    if (now_ms() > deadline) {
+    if (rt_monotonic_ms() > deadline) {
       rt_log("a child did not join the computation within 2 s; it is not in this checkpoint", NULL);
       return;
     }

@@ -98,6 +98,7 @@ void futex_wake(_Atomic int *addr);
 void *rt_mmap(size_t len);
 void rt_munmap(void *p, size_t len);
 uint64_t rt_get_fs(void);
+long rt_monotonic_ms(void);        /* CLOCK_MONOTONIC in milliseconds */
 /* Writes v in decimal (NUL-terminated); returns its length. */
 size_t rt_utoa(char *buf, unsigned long v);
 /* Calls fn(number, arg) for each entry of dir named by a decimal number

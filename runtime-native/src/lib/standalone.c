@@ -167,19 +167,13 @@ static int serve(int fd) {
   return 0;
 }
 
-static long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 void *standalone_thread(void *arg) {
   (void)arg;
   checkpoint_thread_setup();
   listen_again();
-  long next = g_settings.interval > 0 ? now_ms() + g_settings.interval * 1000L : -1;
+  long next = g_settings.interval > 0 ? rt_monotonic_ms() + g_settings.interval * 1000L : -1;
   for (;;) {
-    long wait = next < 0 ? -1 : next - now_ms();
+    long wait = next < 0 ? -1 : next - rt_monotonic_ms();
     struct pollfd p = {g_listen_fd, POLLIN, 0};
     int n = poll(&p, 1, wait < 0 ? -1 : (int)(wait > 0 ? wait : 0));
     if (n == 0) {
@@ -189,7 +183,7 @@ void *standalone_thread(void *arg) {
       int fd = accept4(g_listen_fd, NULL, NULL, SOCK_CLOEXEC);
       if (fd >= 0 && serve(fd) == 0) close(fd);
     }
-    next = g_settings.interval > 0 ? now_ms() + g_settings.interval * 1000L : -1;
+    next = g_settings.interval > 0 ? rt_monotonic_ms() + g_settings.interval * 1000L : -1;
   }
   return NULL;
 }

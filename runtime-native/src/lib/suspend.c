@@ -108,19 +108,13 @@ static int alive(pid_t tid) {
 
 pid_t g_unstoppable_tid;
 
-static long monotonic_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Signals every user thread until the set of threads is stable and all of
  * them are parked. A thread that does not stop within 10 s (it blocks the
  * checkpoint signal behind our back) fails the checkpoint instead of hanging
  * it: returns -1 with its tid in g_unstoppable_tid; the parked ones stay parked
  * until release_threads(). Called by the checkpoint thread only. */
 int suspend_all_threads(void) {
-  long deadline = monotonic_ms() + 10000;
+  long deadline = rt_monotonic_ms() + 10000;
   g_unstoppable_tid = 0;
   static pid_t tids[MAX_THREADS];
   pid_t pid = getpid(), self = rt_gettid();
@@ -150,7 +144,7 @@ int suspend_all_threads(void) {
           t->tid = -1;
           break;
         }
-        if (monotonic_ms() > deadline) {
+        if (rt_monotonic_ms() > deadline) {
           g_unstoppable_tid = t->tid;
           atomic_store(&t->state, T_FREE); /* if it parks later, it waits for the release */
           return -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -88,4 +89,10 @@ int rt_each_numbered_entry(const char *dir, int skip_own_fd, int (*fn)(long numb
   }
   close(dfd);
   return 0;
+}
+
+long rt_monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
