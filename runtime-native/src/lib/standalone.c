@@ -4,13 +4,11 @@
  * the same steps as the barrier: stop the threads, write the image, commit it
  * by renaming, resume. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 

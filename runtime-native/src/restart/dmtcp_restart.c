@@ -319,12 +319,15 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
   fflush(NULL);
   struct rlimit rl;
   int maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-  for (int fd = 3; fd < maxfd; fd++) {
-    int keep = 0;
-    for (uint32_t k = 0; k < h->num_fds && !keep; k++) keep = img->fds[k].fd == fd;
-    for (uint32_t k = 0; k < h->num_regions && !keep; k++) keep = tree_shared_fd(&img->regions[k]) == fd;
-    if (!keep) close(fd);
-  }
+  char *keep = calloc((size_t)maxfd, 1);
+  if (!keep) die(file, "out of memory");
+  for (uint32_t k = 0; k < h->num_fds; k++)
+    if (img->fds[k].fd >= 0 && img->fds[k].fd < maxfd) keep[img->fds[k].fd] = 1;
+  for (uint32_t k = 0; k < plan->n_moves; k++)
+    if ((plan->moves[k].flags & RS_SHARED) && plan->moves[k].fd < maxfd) keep[plan->moves[k].fd] = 1;
+  for (int fd = 3; fd < maxfd; fd++)
+    if (!keep[fd]) close(fd);
+  free(keep);
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);

@@ -274,7 +274,7 @@ static pid_t spawn(int i) {
   if (pid != 0) {
     /* Parent and child both set the group, as shells do, so that a sibling
      * created next can join it whichever runs first. */
-    if (pid > 0 && h->vsid != h->vpid && h->vpgid == h->vpid) setpgid(pid, pid);
+    if (pid > 0 && h->vsid != h->vpid && h->vpgid != 0) setpgid(pid, (pid_t)h->vpgid);
     return pid;
   }
   catch_forwarded(SIG_DFL);
@@ -294,11 +294,7 @@ static pid_t spawn(int i) {
       order[b] = order[b - 1];
       order[b - 1] = t;
     }
-  for (int k = 0; k < norder; k++) {
-    const struct dmtcp_image_header *ch = g_imgs[order[k]].h;
-    pid_t c = spawn(order[k]);
-    if (c > 0 && ch->vsid != ch->vpid && ch->vpgid != 0 && ch->vpgid != ch->vpid) setpgid(c, (pid_t)ch->vpgid);
-  }
+  for (int k = 0; k < norder; k++) spawn(order[k]);
   take_own_pipes(i);
   g_restore_one(i);
   _exit(dmtcp_fail_rc()); /* not reached */
