@@ -2,7 +2,9 @@
 # Installs the Debian packages the build and the tests need, only those missing.
 # Needs root (or passwordless sudo) when something is missing; otherwise does nothing.
 set -euo pipefail
-pkgs=(make gcc libzstd-dev liblz4-dev zlib1g-dev libxxhash-dev python3 tmux procps util-linux psmisc bash-builtins)
+# openssh-server, openssh-client, iproute2: the test hosts (test-hosts/) of the multi-host tests
+pkgs=(make gcc libzstd-dev liblz4-dev zlib1g-dev libxxhash-dev python3 tmux procps util-linux psmisc bash-builtins
+  openssh-server openssh-client iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,7 +6,14 @@
 
 #include "progress.h"
 
-static volatile sig_atomic_t got_usr1, got_usr2;
+static volatile sig_atomic_t got_usr1, got_usr2, got_winch, winch_on_altstack;
+static char altstack[65536];
+static void on_winch(int s) {
+  (void)s;
+  char here;
+  got_winch++;
+  winch_on_altstack = &here >= altstack && &here < altstack + sizeof altstack;
+}
 static void on_usr1(int s) { (void)s; got_usr1++; }
 static void on_usr2(int s) { (void)s; got_usr2++; }
 
@@ -17,6 +24,13 @@ int main(void) {
   sigaction(SIGUSR1, &sa, NULL);
   sa.sa_handler = on_usr2;
   sigaction(SIGUSR2, &sa, NULL);
+  /* SIGWINCH runs on an alternate stack */
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+  if (sigaltstack(&ss, NULL)) damaged("sigaltstack failed");
+  sa.sa_handler = on_winch;
+  sa.sa_flags = SA_ONSTACK;
+  sigaction(SIGWINCH, &sa, NULL);
+  sa.sa_flags = 0;
   sigset_t block;
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
@@ -36,6 +50,13 @@ int main(void) {
     raise(SIGUSR2);
     if (got_usr1 != before1 + 1) damaged("SIGUSR1 was not delivered to its handler");
     if (got_usr2 != before2 + 1) damaged("SIGUSR2 was not delivered to its handler");
+    stack_t now_ss;
+    if (sigaltstack(NULL, &now_ss) || now_ss.ss_sp != altstack || now_ss.ss_size != sizeof altstack ||
+        (now_ss.ss_flags & SS_DISABLE))
+      damaged("the alternate signal stack is gone");
+    sig_atomic_t before_w = got_winch;
+    raise(SIGWINCH);
+    if (got_winch != before_w + 1 || !winch_on_altstack) damaged("SIGWINCH did not run on the alternate stack");
     progress(n);
     tick(100);
   }

@@ -3,6 +3,7 @@
  * that names it. */
 #define XXH_INLINE_ALL
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ static void build(void) {
   size_t z = ZSTD_compress(image + h->data_offset + sizeof *c, 2 * PAGE + 512, raw, sizeof raw, 1);
   c->codec = DMTCP_CODEC_ZSTD;
   c->stored_len = (uint32_t)z;
+  c->stored_check = (uint32_t)XXH3_64bits(image + h->data_offset + sizeof *c, z);
   c->checksum = 0;
   c->checksum = XXH64(raw, sizeof raw, XXH64(c, sizeof *c, 0));
   r->data_len = sizeof *c + z;
@@ -108,12 +110,76 @@ static const char *validate(int strict) {
   return err;
 }
 
+/* Checks the stored bytes of every chunk without decoding (how a region mapped
+ * from its unchanged file is checked); returns the first error or "". */
+static const char *check_stored(void) {
+  static char err[512];
+  struct image img;
+  err[0] = '\0';
+  if (image_open(&img, path, 1, err, sizeof err) == 0) {
+    struct chunk_ref *chunks = NULL;
+    long n = image_chunks(&img, &chunks, err, sizeof err);
+    for (long i = 0; i < n; i++)
+      if (chunk_check_stored(&chunks[i], err, sizeof err) != 0) break;
+    free(chunks);
+  }
+  image_close(&img);
+  return err;
+}
+
 static void expect(const char *what, int strict, const char *needle) {
   const char *err = validate(strict);
   if (!strstr(err, needle)) {
     fprintf(stderr, "%s: expected an error containing '%s', got '%s'\n", what, needle, err);
     check_failures++;
   }
+}
+
+/* build(), plus a zombie table of n entries after the state blob (checksums redone). */
+static void build_zombies(const struct dmtcp_zombie *z, uint32_t n) {
+  build();
+  struct dmtcp_image_header *h = (void *)image;
+  h->vpid = 100;
+  h->zombie_table_offset = (h->state_offset + h->state_len + 7) & ~(uint64_t)7;
+  h->num_zombies = n;
+  memcpy(image + h->zombie_table_offset, z, n * sizeof *z);
+  XXH64_state_t s;
+  XXH64_reset(&s, 0);
+  XXH64_update(&s, image + h->region_table_offset, sizeof(struct dmtcp_region));
+  XXH64_update(&s, image + h->thread_table_offset, sizeof(struct dmtcp_thread));
+  XXH64_update(&s, image + h->state_offset, h->state_len);
+  XXH64_update(&s, image + h->zombie_table_offset, n * sizeof *z);
+  h->tables_checksum = XXH64_digest(&s);
+  seal_header(h);
+}
+
+static void zombie_tables(void) {
+  struct dmtcp_image_header *h = (void *)image;
+  const struct dmtcp_zombie good[3] = {{101, DMTCP_ZOMBIE_EXITED, 255, 0}, {102, DMTCP_ZOMBIE_KILLED, SIGTERM, 0},
+                                       {200, DMTCP_ZOMBIE_DUMPED, SIGQUIT, 0}};
+  build_zombies(good, 3); save(image_len);
+  CHECK(strcmp(validate(1), "") == 0);
+  struct dmtcp_zombie z[3];
+  memcpy(z, good, sizeof z); z[0].status = 256; build_zombies(z, 3); save(image_len);
+  expect("zombie exit code", 1, "corrupted zombie table (entry 0: child 101)");
+  memcpy(z, good, sizeof z); z[1].status = SIGCHLD; build_zombies(z, 3); save(image_len);
+  expect("zombie signal that cannot kill", 1, "corrupted zombie table (entry 1");
+  memcpy(z, good, sizeof z); z[2].how = 4; build_zombies(z, 3); save(image_len);
+  expect("zombie kind", 1, "corrupted zombie table (entry 2");
+  memcpy(z, good, sizeof z); z[1].pid = 101; build_zombies(z, 3); save(image_len);
+  expect("zombie pid twice", 1, "corrupted zombie table (entry 1");
+  memcpy(z, good, sizeof z); z[0].pid = 100; build_zombies(z, 3); save(image_len);
+  expect("zombie is the process itself", 1, "corrupted zombie table (entry 0");
+  memcpy(z, good, sizeof z); z[0].pid = 1; build_zombies(z, 3); save(image_len);
+  expect("zombie is process 1", 1, "corrupted zombie table (entry 0");
+  build_zombies(good, 3); image[h->zombie_table_offset + 4] ^= 2; save(image_len);
+  expect("zombie table bit flip", 1, "checksum mismatch");
+  build_zombies(good, 3); h->zombie_table_offset += 4; seal_header(h); save(image_len);
+  expect("zombie table misaligned", 1, "tables out of range");
+  build_zombies(good, 3); h->num_zombies = DMTCP_MAX_ZOMBIES + 1; seal_header(h); save(image_len);
+  expect("too many zombies", 1, "tables out of range");
+  build_zombies(good, 3); h->zombie_table_offset = image_len - 8; seal_header(h); save(image_len);
+  expect("zombie table past the end", 1, "tables out of range");
 }
 
 int main(void) {
@@ -130,7 +196,7 @@ int main(void) {
   build(); image[0] = 'X'; save(image_len);
   expect("magic", 1, "bad magic");
   build(); h->version = DMTCP_IMAGE_VERSION + 1; seal_header(h); save(image_len);
-  expect("version", 1, "version 3");
+  expect("version", 1, "this dmtcp_restart reads version");
   build(); h->arch = DMTCP_ARCH_AARCH64; seal_header(h); save(image_len);
   expect("architecture", 1, "image is for aarch64");
   build(); h->uid = (uint32_t)getuid() + 1; seal_header(h); save(image_len);
@@ -140,8 +206,13 @@ int main(void) {
   expect("region table", 1, "region or thread table");
   build(); image[h->data_offset + sizeof(struct dmtcp_chunk_header) + 5] ^= 0x10; save(image_len);
   expect("chunk data", 1, "corrupted data");
+  build(); save(image_len);
+  CHECK(strcmp(check_stored(), "") == 0);
+  build(); image[image_len - 1] ^= 0x01; save(image_len);
+  CHECK(strstr(check_stored(), "corrupted data") != NULL); /* seen without decoding */
   build(); ((struct dmtcp_chunk_header *)(image + h->data_offset))->zero_bitmap[0] ^= 1; save(image_len);
   expect("zero bitmap", 1, "corrupted chunk");
+  zombie_tables();
   unlink(path);
   CHECK_DONE("test_image_read");
 }

@@ -73,8 +73,7 @@ for kind in $kinds; do
     $ctl "$port" wait-running 60 >/dev/null
     ckpts=()
     for gen in 1 2 3; do
-      t0=$(now); $ctl "$port" bcheckpoint >/dev/null; t1=$(now)
-      ckpts+=("$(elapsed "$t0" "$t1")")
+      ckpts+=("$($ctl "$port" timed-bcheckpoint)")
     done
     image=$(ls "$work"/ckpt_holdmem_*.dmtcp)
     size=$(stat -c %s "$image")
@@ -82,13 +81,9 @@ for kind in $kinds; do
     wait_gone
     rstrs=() verified=yes
     for run in 1 2 3; do
-      t0=$(now)
-      "$root/bin/dmtcp_restart" -j -p "$port" "$image" >"$work/restart.out" 2>&1 &
-      restarted=$!
-      $ctl "$port" wait-running 60 >/dev/null
-      t1=$(now)
-      rstrs+=("$(elapsed "$t0" "$t1")")
-      kill -USR1 "$restarted" || true
+      rstrs+=("$($ctl "$port" restart-until-running 60 1 "$work/restart.out" \
+        "$root/bin/dmtcp_restart" -j -p "$port" "$image")")
+      pkill -USR1 -f "^$work/holdmem " || true
       for _ in $(seq 600); do grep -q '^VERIFY' "$work/restart.out" && break; sleep 0.05; done
       grep -q '^VERIFY ok' "$work/restart.out" || verified=no
       $ctl "$port" kill >/dev/null || true

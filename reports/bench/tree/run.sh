@@ -26,8 +26,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
 gone() { for _ in $(seq 400); do pgrep -f "$work/tree" >/dev/null || return 0; sleep 0.025; done; return 1; }
 
@@ -41,8 +39,7 @@ for _ in $(seq 1200); do grep -q '^READY' "$work/run.out" 2>/dev/null && break; 
 $ctl "$port" wait-running 60 "$procs" >/dev/null
 ckpts=()
 for gen in 1 2 3; do
-  t0=$(now); $ctl "$port" bcheckpoint >/dev/null; t1=$(now)
-  ckpts+=("$(elapsed "$t0" "$t1")")
+  ckpts+=("$($ctl "$port" timed-bcheckpoint)")
 done
 images=$(ls "$work"/ckpt_*.dmtcp | wc -l)
 bytes=$(cat "$work"/ckpt_*.dmtcp | wc -c)
@@ -50,11 +47,8 @@ $ctl "$port" kill >/dev/null || true
 gone
 rstrs=() verified=yes
 for run in 1 2 3; do
-  t0=$(now)
-  "$root/bin/dmtcp_restart" -j -p "$port" "$work"/ckpt_*.dmtcp >"$work/restart.out" 2>&1 &
-  $ctl "$port" wait-running 60 "$procs" >/dev/null
-  t1=$(now)
-  rstrs+=("$(elapsed "$t0" "$t1")")
+  rstrs+=("$($ctl "$port" restart-until-running 60 "$procs" "$work/restart.out" \
+    "$root/bin/dmtcp_restart" -j -p "$port" "$work"/ckpt_*.dmtcp)")
   pkill -USR1 -f "$work/tree" || true
   for _ in $(seq 600); do grep -q '^VERIFY' "$work/restart.out" && break; sleep 0.05; done
   grep -q '^VERIFY ok' "$work/restart.out" || verified=no

@@ -1,5 +1,6 @@
 /* --any-coordinator / --join-coordinator / --new-coordinator, as DMTCP users know them. */
 #include "coord_select.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,7 @@ static int start_coordinator(struct coord_target *t, int port, char *err, size_t
       if (got == 1 && p > 0 && reachable("127.0.0.1", p)) {
         unlink(portfile);
         t->port = p;
+        t->started = 1;
         return 0;
       }
     }
@@ -181,4 +183,25 @@ int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen) {
       return 0; /* the process coordinates itself (standalone.c) */
   }
   return -1;
+}
+
+/* One command to the coordinator; its answer in reply. 0 or -1. */
+static int coord_command(const struct coord_target *t, const char *command, struct proto_msg *reply) {
+  int fd = proto_connect("127.0.0.1", t->port);
+  if (fd < 0) return -1;
+  struct proto_msg m;
+  proto_init(&m, MSG_COMMAND);
+  int rc = proto_add(&m, "command", command) == 0 && proto_send(fd, &m) == 0 && proto_recv(fd, reply) == 0 &&
+                   reply->type == MSG_COMMAND_RESULT
+               ? 0
+               : -1;
+  close(fd);
+  return rc;
+}
+
+void dmtcp_coord_quit_if_unused(const struct coord_target *t) {
+  if (!t->started || t->port <= 0) return;
+  struct proto_msg reply;
+  if (coord_command(t, "status", &reply) == 0 && proto_get_ll(&reply, "num_peers", -1) == 0)
+    coord_command(t, "quit", &reply);
 }

@@ -14,12 +14,18 @@ struct coord_target {
   const char *ckptdir;
   const char *tmpdir;
   int quiet;
+  int started;           /* set by dmtcp_coord_ensure: it started this coordinator */
 };
 
 /* Ensures a coordinator is listening according to mode; may start
  * <bindir>/dmtcp_coordinator in the background and wait for it. On success
  * t->port holds the real port. Returns 0, or -1 with a one-line reason in err. */
 int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen);
+
+/* A coordinator dmtcp_coord_ensure started for a restart that failed before
+ * any process joined would wait forever (--exit-on-last needs a last one to
+ * leave): asks it to quit when it has no process. */
+void dmtcp_coord_quit_if_unused(const struct coord_target *t);
 
 /* The help text of the coordinator options both commands share. */
 #define DMTCP_COORD_HELP \

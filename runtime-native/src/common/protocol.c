@@ -59,12 +59,16 @@ static int hexval(char c) {
 }
 
 int proto_get(const struct proto_msg *m, const char *key, char *out, size_t outlen) {
+  return proto_get_nth(m, key, 0, out, outlen);
+}
+
+int proto_get_nth(const struct proto_msg *m, const char *key, int nth, char *out, size_t outlen) {
   size_t klen = strlen(key), i = 0;
   while (i < m->len) {
     const char *line = m->payload + i;
     const char *end = memchr(line, '\n', m->len - i);
     size_t llen = end ? (size_t)(end - line) : m->len - i;
-    if (llen > klen && memcmp(line, key, klen) == 0 && line[klen] == '=') {
+    if (llen > klen && memcmp(line, key, klen) == 0 && line[klen] == '=' && nth-- == 0) {
       size_t o = 0;
       for (size_t j = klen + 1; j < llen && o + 1 < outlen; j++) {
         int h, l;

@@ -12,7 +12,7 @@
 enum proto_type {
   MSG_HELLO = 1, MSG_WELCOME = 2, MSG_REFUSED = 3,
   MSG_ADVANCE = 10, MSG_REACHED = 11, MSG_ABORT = 12, MSG_KILL = 13, MSG_BYE = 14, MSG_UPDATE = 15,
-  MSG_NS_PUBLISH = 20, MSG_NS_QUERY = 21, MSG_NS_ANSWER = 22,
+  MSG_NS_PUBLISH = 20, MSG_NS_QUERY = 21, MSG_NS_ANSWER = 22, MSG_NS_LIST = 23,
   MSG_COMMAND = 30, MSG_COMMAND_RESULT = 31, MSG_CKPT_REQUEST = 32,
 };
 
@@ -30,6 +30,8 @@ int proto_add(struct proto_msg *m, const char *key, const char *value);
 int proto_add_u64(struct proto_msg *m, const char *key, uint64_t value);
 /* Copies the unescaped value of key into out (NUL-terminated). Returns 0 or -1 if absent. */
 int proto_get(const struct proto_msg *m, const char *key, char *out, size_t outlen);
+/* The nth (from 0) value of a repeated key, as proto_get. */
+int proto_get_nth(const struct proto_msg *m, const char *key, int nth, char *out, size_t outlen);
 /* The value of key as a number, or dflt if absent or not a number. */
 long long proto_get_ll(const struct proto_msg *m, const char *key, long long dflt);
 

@@ -13,6 +13,7 @@
 
 #include "common/coord_select.h"
 #include "common/elf_kind.h"
+#include "common/ssh_argv.h"
 
 #define VERSION "0.1.0"
 
@@ -32,7 +33,16 @@ static void usage(FILE *out) {
       "  --ckptdir PATH (environment variable DMTCP_CHECKPOINT_DIR)\n"
       "              Directory to store checkpoint images (default: curr dir at launch)\n"
       "  --ckpt-signal signum (environment variable DMTCP_SIGCKPT)\n"
-      "              Signal number used internally for checkpointing (default: SIGUSR2/12).\n\n"
+      "              Signal number used internally for checkpointing (default: SIGUSR2/12).\n"
+      "  --ckpt-open-files, --checkpoint-open-files\n"
+      "     (environment variable DMTCP_CKPT_OPEN_FILES=[01])\n"
+      "              Save the contents of every open file in the image; at restart a file\n"
+      "              that is gone is put back from it (default: only files unlinked while\n"
+      "              open are saved; a file that is gone stops the restart)\n"
+      "  --allow-file-overwrite\n"
+      "     (environment variable DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES=[01])\n"
+      "              With --ckpt-open-files, a saved file also replaces the file that is\n"
+      "              there at restart (default: the file there is kept)\n\n"
       "Other options:\n"
       "  --tmpdir PATH (environment variable DMTCP_TMPDIR)\n"
       "              Directory to store temp files (default: $TMDPIR or /tmp)\n"
@@ -69,7 +79,7 @@ int main(int argc, char **argv) {
   const char *ckptdir = getenv("DMTCP_CHECKPOINT_DIR"), *tmpdir = getenv("DMTCP_TMPDIR");
 
   enum { O_PORTFILE = 256, O_NEW, O_ANY, O_NONE, O_GZIP, O_NOGZIP, O_CKPTDIR, O_SIG, O_TMP,
-         O_HELP, O_VERSION, O_IGNORED };
+         O_HELP, O_VERSION, O_IGNORED, O_OPEN_FILES, O_OVERWRITE };
   static const struct option opts[] = {
       {"coord-host", required_argument, 0, 'h'}, {"coord-port", required_argument, 0, 'p'},
       {"port", required_argument, 0, 'p'},        {"port-file", required_argument, 0, O_PORTFILE},
@@ -80,8 +90,10 @@ int main(int argc, char **argv) {
       {"ckptdir", required_argument, 0, O_CKPTDIR}, {"ckpt-signal", required_argument, 0, O_SIG},
       {"tmpdir", required_argument, 0, O_TMP},    {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, O_HELP},           {"version", no_argument, 0, O_VERSION},
+      {"ckpt-open-files", no_argument, 0, O_OPEN_FILES}, {"checkpoint-open-files", no_argument, 0, O_OPEN_FILES},
+      {"allow-file-overwrite", no_argument, 0, O_OVERWRITE},
       {0, 0, 0, 0}};
-  int c;
+  int c, open_files = -1, overwrite = -1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+h:p:ji:q", opts, NULL)) != -1) {
     switch (c) {
@@ -99,6 +111,8 @@ int main(int argc, char **argv) {
       case O_SIG: signum = dmtcp_parse_int("dmtcp_launch", optarg, "checkpoint signal", 1, 64); break;
       case O_TMP: tmpdir = optarg; break;
       case 'q': quiet++; break;
+      case O_OPEN_FILES: open_files = 1; break;
+      case O_OVERWRITE: overwrite = 1; break;
       case O_HELP: usage(stdout); return 0;
       case O_VERSION: printf("dmtcp_launch (dmtcp) " VERSION "\n"); return 0;
       default:
@@ -189,11 +203,23 @@ int main(int argc, char **argv) {
     snprintf(buf, sizeof buf, "%d", t.interval);
     setenv("DMTCP_CHECKPOINT_INTERVAL", buf, 1);
   }
+  if (open_files > 0) setenv("DMTCP_CKPT_OPEN_FILES", "1", 1);
+  if (overwrite > 0) setenv("DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES", "1", 1);
   if (quiet) {
     snprintf(buf, sizeof buf, "%d", quiet);
     setenv("DMTCP_QUIET", buf, 1);
   }
-  execvp(argv[optind], argv + optind);
+  /* dmtcp_launch ssh host cmd: cmd joins this computation from there */
+  char *const *run = argv + optind;
+  if (t.mode != COORD_NONE && ssh_is_client(argv[optind])) {
+    struct ssh_remote_settings s = {
+        .bindir = bindir, .coord_host = t.host, .coord_port = t.port, .ckptdir = absdir, .tmpdir = tmpdir,
+        .gzip = gzip, .ckpt_signal = signum, .quiet = quiet, .ckpt_open_files = open_files,
+        .allow_file_overwrite = overwrite};
+    char **rewritten = ssh_rewrite_argv(argc - optind, argv + optind, &s);
+    if (rewritten) run = rewritten;
+  }
+  execvp(run[0], run);
   fprintf(stderr, "dmtcp_launch: cannot run %s: %s\n", argv[optind], strerror(errno));
   return dmtcp_fail_rc();
 }

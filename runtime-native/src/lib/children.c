@@ -48,7 +48,8 @@ int children_list(pid_t *out, int cap) {
   return l.n;
 }
 
-/* 1 if /proc/<pid>/<what> can be read and contains needle (a line of maps). */
+/* 1 if /proc/<pid>/<what> can be read and contains needle (a line of maps, an
+ * entry of environ: memmem, as environ's entries end with NULs). */
 static int proc_contains(pid_t pid, const char *what, const char *needle) {
   char path[64];
   size_t n = rt_strlcpy(path, "/proc/", sizeof path);
@@ -64,7 +65,7 @@ static int proc_contains(pid_t pid, const char *what, const char *needle) {
   while (!found && (r = read(fd, buf + keep, sizeof buf - 1 - keep)) > 0) {
     size_t have = keep + (size_t)r;
     buf[have] = '\0';
-    found = strstr(buf, needle) != NULL;
+    found = memmem(buf, have, needle, nlen) != NULL;
     keep = have > nlen ? nlen : have;  /* a needle split across reads */
     memmove(buf, buf + have - keep, keep);
   }
@@ -88,13 +89,29 @@ static int threads_of(pid_t pid) {
   return count;
 }
 
+/* A child that will join but has not yet: the runtime is in its address space
+ * and its checkpoint thread is not there yet; or it has just exec'd a
+ * dynamically linked program (the dynamic loader is mapped) that was given our
+ * LD_PRELOAD, which the loader has not mapped yet (make's posix_spawn of gcc:
+ * the fork guard does not see it, and make is stopped once the exec is done). */
+int children_runtime_unattached(pid_t pid) {
+  return threads_of(pid) < 2 && proc_contains(pid, "maps", "libdmtcp.so");
+}
+
+static int joining(pid_t pid) {
+  if (threads_of(pid) >= 2) return 0;
+  if (proc_contains(pid, "maps", "libdmtcp.so")) return 1;
+  return proc_contains(pid, "maps", "/ld-linux") && proc_contains(pid, "environ", "DMTCP_LAUNCHED=1") &&
+         proc_contains(pid, "environ", "libdmtcp.so");
+}
+
 void children_wait_for_joining(void) {
   static pid_t kids[MAX_CHILDREN];
   long deadline = rt_monotonic_ms() + 2000;
   for (;;) {
     int n = children_list(kids, MAX_CHILDREN), pending = 0;
     for (int i = 0; i < n && !pending; i++)
-      pending = threads_of(kids[i]) < 2 && proc_contains(kids[i], "maps", "libdmtcp.so");
+      pending = joining(kids[i]);
     if (!pending) return;
     if (rt_monotonic_ms() > deadline) {
       rt_log("a child did not join the computation within 2 s; it is not in this checkpoint", NULL);

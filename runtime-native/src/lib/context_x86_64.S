@@ -55,6 +55,30 @@ clone_resume:
 1:      ret
         .size clone_resume, .-clone_resume
 
+/* long clone3_resume(struct clone_args *args, size_t size, const struct ctx *ctx)
+ * clone3 for a thread that resumes ctx with value 1; returns the new tid, or
+ * -errno (raw system call: errno is not touched). clone3 starts the child at
+ * the instruction after the syscall with rax = 0, its stack pointer at
+ * args->stack + args->stack_size (or the caller's if args->stack is 0) and
+ * every other register as the caller had it (syscall clobbers only rcx and
+ * r11), so ctx travels in r9. The child never touches that stack: it jumps
+ * (not calls) into ctx_restore, which loads the thread's own stack pointer.
+ * Async-signal-safe: one system call, no memory written. */
+        .globl clone3_resume
+        .hidden clone3_resume
+        .type clone3_resume, @function
+clone3_resume:
+        movq %rdx, %r9          /* ctx: survives the syscall in both tasks */
+        movl $435, %eax         /* SYS_clone3 (args in rdi, size in rsi) */
+        syscall
+        testq %rax, %rax
+        jnz 1f
+        movq %r9, %rdi          /* child */
+        movl $1, %esi
+        jmp ctx_restore
+1:      ret
+        .size clone3_resume, .-clone3_resume
+
 /* long clone_call(flags, stack_top, fn, arg, ctid)
  * Starts fn(arg) in a raw thread on its own stack; the thread exits when fn
  * returns. Used for the compression worker, which glibc must never know of. */

@@ -3,14 +3,18 @@
  * back, so the new program image joins the computation too. glibc's exec
  * functions call each other internally, not through the PLT, so every public
  * entry point is wrapped. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/elf_kind.h"
+#include "common/ssh_argv.h"
 #include "runtime.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -23,7 +27,8 @@ static const char *const KEEP[] = {"LD_PRELOAD", "DMTCP_LAUNCHED", "DMTCP_COORD_
                                    "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR", "DMTCP_GZIP",
                                    "DMTCP_SIGCKPT", "DMTCP_TMPDIR", "DMTCP_QUIET", "DMTCP_FAIL_RC",
                                    "DMTCP_CKPT_FSYNC", "DMTCP_CKPT_DIRECT", "DMTCP_NO_COORDINATOR",
-                                   "DMTCP_PORT_FILE"};
+                                   "DMTCP_PORT_FILE", "DMTCP_CKPT_OPEN_FILES",
+                                   "DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES"};
 #define NKEEP (sizeof KEEP / sizeof KEEP[0])
 static char *g_keep[NKEEP];
 
@@ -115,9 +120,40 @@ static void note_if_static(const char *path) {
   rt_log(path, ": statically linked; from here on this process is not checkpointed");
 }
 
+/* <root>/bin, from where this library is (<root>/lib/dmtcp/libdmtcp.so). */
+static int runtime_bindir(char *out, size_t len) {
+  Dl_info info;
+  char lib[PATH_MAX];
+  if (!dladdr((void *)runtime_bindir, &info) || !info.dli_fname || !realpath(info.dli_fname, lib)) return -1;
+  char *slash = strrchr(lib, '/');
+  if (!slash) return -1;
+  *slash = '\0';
+  char up[PATH_MAX + 16];
+  snprintf(up, sizeof up, "%s/../../bin", lib);
+  return realpath(up, out) && strlen(out) < len ? 0 : -1;
+}
+
+/* `ssh host cmd`: the remote side runs cmd under dmtcp_launch, joined to our
+ * coordinator (common/ssh_argv.h). The ssh client stays a member here. */
+static char *const *with_remote_launch(const char *path, char *const argv[]) {
+  if (!ssh_is_client(path) || g_settings.standalone || !argv) return argv;
+  char bindir[PATH_MAX];
+  if (runtime_bindir(bindir, sizeof bindir) != 0) return argv;
+  int argc = 0;
+  while (argv[argc]) argc++;
+  struct ssh_remote_settings s = {
+      .bindir = bindir, .coord_host = g_settings.coord_host, .coord_port = g_settings.coord_port,
+      .ckptdir = g_settings.ckptdir, .tmpdir = getenv("DMTCP_TMPDIR"), .gzip = g_settings.gzip,
+      .ckpt_signal = g_settings.ckpt_signal, .quiet = g_settings.quiet,
+      .ckpt_open_files = g_settings.ckpt_open_files, .allow_file_overwrite = g_settings.allow_file_overwrite};
+  char **rewritten = ssh_rewrite_argv(argc, argv, &s);
+  return rewritten ? rewritten : argv;
+}
+
 EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
   if (active()) {
     note_if_static(path);
+    argv = with_remote_launch(path, argv);
     envp = with_runtime(envp);
     /* only the owner hands ownership on; a forked child's programs are descendants */
     if (g_settings.standalone && getpid() == g_standalone_owner) envp = with_owner_pid(envp);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -28,6 +29,7 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
+#include "fds/fds.h"
 #include "maps.h"
 #include "runtime.h"
 
@@ -94,6 +96,7 @@ struct chunk_job {
   uint32_t region;
   uint32_t npages;
   uintptr_t addr;
+  int anon;                         /* private anonymous memory: pages never touched are zero */
 };
 
 struct ring_slot {
@@ -113,6 +116,7 @@ struct writer {
   size_t zcap;
   int compress;
   ZSTD_CCtx *cctx[2][2];            /* [encoder][long-distance matching] */
+  int pagemap_fd;                   /* /proc/self/pagemap, or -1 */
   _Atomic int next_for_worker;      /* protocol between the two encoders */
   _Atomic int worker_error;
 };
@@ -134,8 +138,16 @@ static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *c
   h->magic = DMTCP_CHUNK_MAGIC;
   h->npages = job->npages;
   uint32_t nonzero = 0;
+  /* Private anonymous pages that are neither present nor swapped out have
+   * never been written (or were discarded): zero, without touching them, so
+   * a large reservation (64 GiB of MAP_NORESERVE) costs a pagemap read per
+   * chunk instead of a fault per page. */
+  uint64_t pm[DMTCP_CHUNK_PAGES];
+  int have_pm = job->anon && w->pagemap_fd >= 0 &&
+                pread(w->pagemap_fd, pm, job->npages * sizeof pm[0], (off_t)(job->addr / PAGE * sizeof pm[0])) ==
+                    (ssize_t)(job->npages * sizeof pm[0]);
   for (uint32_t p = 0; p < job->npages; p++) {
-    if (page_is_zero((const char *)job->addr + (size_t)p * PAGE))
+    if ((have_pm && !(pm[p] & (3ull << 62))) || page_is_zero((const char *)job->addr + (size_t)p * PAGE))
       h->zero_bitmap[p / 64] |= 1ull << (p % 64);
     else
       nonzero++;
@@ -178,6 +190,7 @@ static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *c
       }
     }
   }
+  h->stored_check = (uint32_t)XXH3_64bits(s->data, h->stored_len);
   h->checksum = 0;
   uint64_t seed = XXH64(h, sizeof *h, 0);
   h->checksum = XXH64(raw, h->raw_len, seed);
@@ -345,6 +358,62 @@ static int collect_regions(struct writer *w, char *maps, size_t mapscap) {
   return 0;
 }
 
+/* Whether a private file mapping has a page of its own (written, so copied
+ * from the file): pagemap says present or swapped, and not a file page. */
+static int has_private_pages(const struct writer *w, uint64_t start, uint64_t end) {
+  if (w->pagemap_fd < 0) return 1;
+  uint64_t pm[512];
+  for (uint64_t a = start; a < end;) {
+    uint64_t n = (end - a) / PAGE;
+    if (n > 512) n = 512;
+    if (pread(w->pagemap_fd, pm, n * sizeof pm[0], (off_t)(a / PAGE * sizeof pm[0])) != (ssize_t)(n * sizeof pm[0])) return 1;
+    for (uint64_t k = 0; k < n; k++)
+      if ((pm[k] & (3ull << 62)) && !(pm[k] & (1ull << 61))) return 1;
+    a += n * PAGE;
+  }
+  return 0;
+}
+
+/* QUICK-START's heuristic for file mappings: a file the user may only read is
+ * taken as it is at restart (not stored), when that loses nothing: mapped
+ * MAP_SHARED, or MAP_PRIVATE with no page of its own. A file the user may
+ * write keeps the checkpointed contents (stored). The file's size and mtime
+ * are recorded so that a restart never maps a file that changed. */
+static int from_current_file(const struct writer *w, struct dmtcp_region *r, const struct map_entry *e) {
+  if ((r->kind != DMTCP_REGION_FILE && r->kind != DMTCP_REGION_SHARED_FILE) || e->path[0] != '/') return 0;
+  struct stat st;
+  if (stat(e->path, &st) != 0) return 0; /* unlinked, or gone: store it */
+  r->file_size = (uint64_t)st.st_size;
+  r->file_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  if ((uint64_t)st.st_ino != e->ino) return 0;
+  /* A shared mapping the program cannot write through holds exactly the file:
+   * the file as it is, whoever may write it (never written back at restart). */
+  int shared_read_only = r->kind == DMTCP_REGION_SHARED_FILE && !(e->prot & PROT_WRITE);
+  int file_bytes = r->kind == DMTCP_REGION_FILE && !(e->prot & PROT_WRITE) && (e->prot & PROT_READ) &&
+                   !has_private_pages(w, r->start, r->end);
+  if (!shared_read_only && access(e->path, W_OK) == 0) {
+    /* stored (the user may change the file), but a restart that finds it as it
+     * was maps it instead of decoding it */
+    if (file_bytes && r->end - r->start <= (64u << 20) &&
+        r->file_offset + (r->end - r->start) <= (((uint64_t)st.st_size + PAGE - 1) & ~(uint64_t)(PAGE - 1))) {
+      r->file_hash = XXH64((const void *)(uintptr_t)r->start, r->end - r->start, 0);
+      r->flags |= DMTCP_RF_FILE_SAME | DMTCP_RF_FILE_HASHED;
+    }
+    return 0;
+  }
+  if (r->kind == DMTCP_REGION_FILE && !file_bytes) return 0;
+  if (r->file_offset + (r->end - r->start) > (((uint64_t)st.st_size + PAGE - 1) & ~(uint64_t)(PAGE - 1)))
+    return 0; /* mapped beyond the end of the file: keep what the memory holds */
+  r->flags |= DMTCP_RF_FROM_FILE;
+  /* The bytes it maps, so a file that was only touched (a cache regenerated
+   * the same) is still taken at restart; larger ones are known by size and mtime. */
+  if ((e->prot & PROT_READ) && r->end - r->start <= (64u << 20)) {
+    r->file_hash = XXH64((const void *)(uintptr_t)r->start, r->end - r->start, 0);
+    r->flags |= DMTCP_RF_FILE_HASHED;
+  }
+  return 1;
+}
+
 static int add_region(struct writer *w, const struct map_entry *ep, uint64_t start, uint64_t end) {
   const struct map_entry e = *ep;
   {
@@ -358,6 +427,14 @@ static int add_region(struct writer *w, const struct map_entry *ep, uint64_t sta
     r->object_dev = e.dev;
     r->object_ino = e.ino;
     rt_strlcpy(r->path, e.path, sizeof r->path);
+    struct dmtcp_fd_record *owner = fds_record_of_mapping(start, end);
+    if (owner) { /* a descriptor's file contents, mapped for the image only */
+      r->kind = DMTCP_REGION_FD_DATA;
+      r->flags |= DMTCP_RF_HAS_DATA;
+      r->file_offset = 0;
+      owner->data_region = w->nregions; /* 1 + its index */
+      return 0;
+    }
     if (strcmp(e.path, "[vdso]") == 0) r->kind = DMTCP_REGION_VDSO;
     else if (strncmp(e.path, "[vvar", 5) == 0) r->kind = DMTCP_REGION_VVAR;
     else if (strcmp(e.path, "[heap]") == 0) r->kind = DMTCP_REGION_HEAP;
@@ -365,6 +442,8 @@ static int add_region(struct writer *w, const struct map_entry *ep, uint64_t sta
     else if (e.shared) r->kind = e.path[0] == '/' ? DMTCP_REGION_SHARED_FILE : DMTCP_REGION_SHARED_ANON;
     else r->kind = e.path[0] == '/' ? DMTCP_REGION_FILE : DMTCP_REGION_ANON;
     if (r->kind == DMTCP_REGION_STACK) r->flags |= DMTCP_RF_GROWSDOWN;
+    if (sysv_content_only(start)) r->flags |= DMTCP_RF_CONTENT_ONLY;
+    if (from_current_file(w, r, &e)) return 0;
     /* Unreadable regions (guard pages, reservations) are recreated empty. */
     if (r->kind != DMTCP_REGION_VDSO && r->kind != DMTCP_REGION_VVAR && (e.prot & PROT_READ))
       r->flags |= DMTCP_RF_HAS_DATA;
@@ -428,13 +507,18 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   struct sink sink = {.fd = -1};
   int rc = -1, fd = -1;
   size_t maps_cap = 4u << 20, regions_cap = MAX_REGIONS * sizeof(struct dmtcp_region);
-  size_t state_cap = 1u << 20, jobs_cap = 0;
+  size_t state_cap = 1u << 20, jobs_cap = 0, fds_len = 0, ipc_cap = 0, ipc_len = 0;
+  size_t zombies_cap = DMTCP_MAX_ZOMBIES * sizeof(struct dmtcp_zombie);
+  struct dmtcp_fd_record *fds = NULL;
+  char *ipc = NULL;
+  struct dmtcp_zombie *zombies = private_map(zombies_cap);
   char *maps = private_map(maps_cap);
   w.regions = private_map(regions_cap);
   char *state = private_map(state_cap);
   size_t worker_stack_len = 256 * 1024;
   char *worker_stack = NULL;
   w.compress = g_settings.gzip;
+  w.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   w.zcap = ZSTD_compressBound(CHUNK_BYTES);
   for (int i = 0; i < RING; i++) {
     w.ring[i].gather = private_map(CHUNK_BYTES);
@@ -442,7 +526,7 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
     if (!w.ring[i].gather || !w.ring[i].zbuf) goto out_nomem;
   }
   worker_stack = private_map(worker_stack_len);
-  if (!maps || !w.regions || !state || !worker_stack) goto out_nomem;
+  if (!maps || !w.regions || !state || !worker_stack || !zombies) goto out_nomem;
   ZSTD_customMem mem = {zalloc, zfree, NULL};
   for (int i = 0; i < 2; i++) {
     for (int ldm = 0; ldm < 2; ldm++) {
@@ -458,10 +542,17 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   }
 
   size_t state_len = procstate_save(state, state_cap);
+  /* before the regions: it attaches the segments the process knows but has
+   * not attached, so that their contents are regions too (sysv.c) */
+  sysv_checkpoint_begin(maps, maps_cap);
+  uint32_t nzombies = (uint32_t)zombies_collect(zombies, DMTCP_MAX_ZOMBIES);
   if (collect_regions(&w, maps, maps_cap) != 0) {
     fmt_err(err, errlen, "cannot read /proc/self/maps", NULL);
     goto out;
   }
+  ipc_cap = (sysv_table_len() + PAGE - 1) & ~(size_t)(PAGE - 1);
+  if (ipc_cap && !(ipc = private_map(ipc_cap))) goto out_nomem;
+  uint32_t nipc = ipc ? sysv_table_write(ipc, ipc_cap, &ipc_len) : 0;
 
   /* Jobs: every chunk of every region with data. */
   size_t njobs = 0;
@@ -480,21 +571,36 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
       j->region = i;
       j->addr = a;
       j->npages = (uint32_t)(n < DMTCP_CHUNK_PAGES ? n : DMTCP_CHUNK_PAGES);
+      j->anon = r->kind == DMTCP_REGION_ANON || r->kind == DMTCP_REGION_HEAP || r->kind == DMTCP_REGION_STACK;
       r->num_chunks++;
     }
   }
 
-  /* Layout: header, region table, thread table, state blob, data. */
+  /* Layout: header, region table, thread table, descriptor tables, strings, state blob, zombie
+   * table, data. */
   uint32_t nthreads = 0;
   for (int i = 0; i < g_nthreads; i++)
     if (atomic_load(&g_threads[i].state) == T_SUSPENDED) nthreads++;
-  static struct dmtcp_fd_record fds[1024];
-  uint32_t nfds = (uint32_t)pipes_records(fds, sizeof fds / sizeof fds[0]);
+  const struct fd_table *ft = fds_table();
+  uint32_t nfds = ft->n, nextras = ft->nextras;
+  fds_len = (nfds * sizeof(struct dmtcp_fd_record) + PAGE) & ~(size_t)(PAGE - 1);
+  fds = private_map(fds_len);
+  if (!fds) goto out_nomem;
+  for (uint32_t i = 0; i < nfds; i++) { /* in descriptor order (in-flight ones came last) */
+    uint32_t k = i;
+    for (; k > 0 && fds[k - 1].fd > ft->entries[i].rec.fd; k--) fds[k] = fds[k - 1];
+    fds[k] = ft->entries[i].rec;
+  }
   uint64_t region_off = DMTCP_IMAGE_HEADER_SIZE;
   uint64_t thread_off = region_off + (uint64_t)w.nregions * sizeof(struct dmtcp_region);
   uint64_t fd_off = thread_off + (uint64_t)nthreads * sizeof(struct dmtcp_thread);
-  uint64_t state_off = fd_off + (uint64_t)nfds * sizeof(struct dmtcp_fd_record);
-  uint64_t data_off = (state_off + state_len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+  uint64_t extra_off = fd_off + (uint64_t)nfds * sizeof(struct dmtcp_fd_record);
+  uint64_t strings_off = extra_off + (uint64_t)nextras * sizeof(struct dmtcp_fd_extra);
+  uint64_t state_off = strings_off + ft->strings_len;
+  uint64_t ipc_off = (state_off + state_len + 7) & ~(uint64_t)7;
+  uint64_t zombie_off = (ipc_off + ipc_len + 7) & ~(uint64_t)7;
+  uint64_t zombies_len = (uint64_t)nzombies * sizeof(struct dmtcp_zombie);
+  uint64_t data_off = (zombie_off + zombies_len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 
   sink.buf_off = data_off;
   if (g_settings.direct) {
@@ -589,8 +695,17 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   h->thread_table_offset = thread_off;
   h->fd_table_offset = fd_off;
   h->num_fds = nfds;
+  h->fd_extra_offset = extra_off;
+  h->num_fd_extras = nextras;
+  h->strings_offset = strings_off;
+  h->strings_len = ft->strings_len;
   h->state_offset = state_off;
   h->state_len = state_len;
+  h->num_ipc = nipc;
+  h->ipc_table_offset = nipc ? ipc_off : 0;
+  h->ipc_table_len = nipc ? ipc_len : 0;
+  h->zombie_table_offset = zombie_off;
+  h->num_zombies = nzombies;
   h->data_offset = data_off;
   h->file_size = off;
   extern void dmtcp_restore_entry(struct dmtcp_restore_info *);
@@ -603,7 +718,11 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   XXH64_update(&tables, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region));
   XXH64_update(&tables, threads, (size_t)nthreads * sizeof(struct dmtcp_thread));
   XXH64_update(&tables, fds, (size_t)nfds * sizeof(struct dmtcp_fd_record));
+  XXH64_update(&tables, ft->extras, (size_t)nextras * sizeof(struct dmtcp_fd_extra));
+  XXH64_update(&tables, ft->strings, ft->strings_len);
   XXH64_update(&tables, state, state_len);
+  if (nipc) XXH64_update(&tables, ipc, ipc_len);
+  XXH64_update(&tables, zombies, zombies_len);
   h->tables_checksum = XXH64_digest(&tables);
   h->header_checksum = 0;
   h->header_checksum = XXH64(h, sizeof *h, 0);
@@ -614,7 +733,11 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   memcpy(prefix + region_off, w.regions, (size_t)w.nregions * sizeof(struct dmtcp_region));
   memcpy(prefix + thread_off, threads, (size_t)nthreads * sizeof(struct dmtcp_thread));
   memcpy(prefix + fd_off, fds, (size_t)nfds * sizeof(struct dmtcp_fd_record));
+  memcpy(prefix + extra_off, ft->extras, (size_t)nextras * sizeof(struct dmtcp_fd_extra));
+  memcpy(prefix + strings_off, ft->strings, ft->strings_len);
   memcpy(prefix + state_off, state, state_len);
+  if (nipc) memcpy(prefix + ipc_off, ipc, ipc_len);
+  memcpy(prefix + zombie_off, zombies, zombies_len);
   struct sink head = {.fd = fd, .direct = sink.direct, .buf = prefix, .buf_off = 0};
   int head_failed = sink_flush(&head, data_off);
   private_unmap(prefix, data_off);
@@ -630,7 +753,10 @@ out_io:
 out_nomem:
   fmt_err(err, errlen, "out of memory writing ", path);
 out:
+  sysv_checkpoint_end();
+  private_unmap(ipc, ipc_cap);
   if (fd >= 0) close(fd);
+  if (w.pagemap_fd >= 0) close(w.pagemap_fd);
   if (rc != 0) unlink(path);
   private_unmap(sink.buf, SINK_BYTES);
   for (int i = 0; i < 2; i++)
@@ -642,6 +768,8 @@ out:
   private_unmap(w.jobs, jobs_cap);
   private_unmap(worker_stack, worker_stack_len);
   private_unmap(state, state_cap);
+  private_unmap(zombies, zombies_cap);
+  private_unmap(fds, fds_len);
   private_unmap(w.regions, regions_cap);
   private_unmap(maps, maps_cap);
   return rc;

@@ -1,5 +1,5 @@
 /* Process state the kernel forgets across a restart: signal dispositions,
- * rlimits, cwd, umask, descriptors of regular files and devices, and the memory-map fields
+ * rlimits, cwd, umask, and the memory-map fields
  * behind /proc/self/cmdline, environ and the program break. Saved by the checkpoint
  * thread into a static buffer (so it is part of the memory image) and put back
  * by it after restart. No malloc, no stdio. */
@@ -16,7 +16,6 @@
 #include "runtime.h"
 
 #define PS_MAGIC 0x50534154u /* "PSAT" */
-#define PS_MAX_FDS 256
 
 struct k_sigaction { /* the kernel's layout for rt_sigaction */
   void *handler;
@@ -25,22 +24,15 @@ struct k_sigaction { /* the kernel's layout for rt_sigaction */
   uint64_t mask;
 };
 
-struct ps_fd {
-  int fd, flags, fdflags, pad;
-  int64_t offset;
-  char path[1024];
-};
-
 struct procstate {
   uint32_t magic;
-  uint32_t nfds;
+  uint32_t pad;
   mode_t umask;
   struct k_sigaction act[65];
   struct rlimit rlim[RLIM_NLIMITS];
   char cwd[4096];
   int have_mm;
   struct prctl_mm_map mm;
-  struct ps_fd fds[PS_MAX_FDS];
 };
 
 static struct procstate g_ps;
@@ -85,30 +77,6 @@ static int save_mm_layout(struct prctl_mm_map *mm) {
   return mm->start_code != 0 && mm->arg_start != 0;
 }
 
-/* Regular files, and devices such as /dev/null or /dev/zero (not terminals:
- * those are the restarting terminal's business), by path, flags and offset. */
-static int add_if_file(long number, void *arg) {
-  struct procstate *ps = arg;
-  int fd = (int)number;
-  struct stat st;
-  if (fd <= 2 || fd == g_coord_fd || fstat(fd, &st) != 0 ||
-      !(S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(fd))))
-    return 0;
-  if (ps->nfds == PS_MAX_FDS) return 1;
-  struct ps_fd *f = &ps->fds[ps->nfds];
-  char link[32] = "/proc/self/fd/";
-  rt_utoa(link + 14, (unsigned long)fd);
-  ssize_t len = readlink(link, f->path, sizeof f->path - 1);
-  if (len <= 0) return 0;
-  f->path[len] = '\0';
-  f->fd = fd;
-  f->flags = fcntl(fd, F_GETFL);
-  f->fdflags = fcntl(fd, F_GETFD);
-  f->offset = lseek(fd, 0, SEEK_CUR);
-  ps->nfds++;
-  return 0;
-}
-
 size_t procstate_save(void *buf, size_t cap) {
   struct procstate *ps = &g_ps;
   memset(ps, 0, sizeof *ps);
@@ -124,8 +92,7 @@ size_t procstate_save(void *buf, size_t cap) {
   if (syscall(SYS_getcwd, ps->cwd, sizeof ps->cwd) < 0) ps->cwd[0] = '\0';
   ps->have_mm = save_mm_layout(&ps->mm);
 
-  rt_each_numbered_entry("/proc/self/fd", 1, add_if_file, ps);
-  size_t len = sizeof *ps - sizeof ps->fds + ps->nfds * sizeof(struct ps_fd);
+  size_t len = sizeof *ps;
   if (len > cap) len = cap;
   memcpy(buf, ps, len);
   return len;
@@ -149,18 +116,4 @@ void procstate_restore(void) {
   if (ps->have_mm && prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&ps->mm, sizeof ps->mm, 0) != 0)
     rt_log("restart: cannot restore the command line and heap layout: ", strerror(errno));
   if (ps->cwd[0] && chdir(ps->cwd) != 0) rt_log("restart: cannot return to directory ", ps->cwd);
-  for (uint32_t i = 0; i < ps->nfds; i++) {
-    struct ps_fd *f = &ps->fds[i];
-    int fd = open(f->path, f->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
-    if (fd < 0) {
-      rt_log("restart: cannot reopen ", f->path);
-      continue;
-    }
-    if (fd != f->fd) {
-      dup2(fd, f->fd);
-      close(fd);
-    }
-    if (!(f->flags & O_APPEND)) lseek(f->fd, f->offset, SEEK_SET);
-    fcntl(f->fd, F_SETFD, f->fdflags);
-  }
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/protocol.h"
+#include "fds/fds.h"
 #include "runtime.h"
 
 struct settings g_settings;
@@ -32,7 +33,7 @@ static int g_suspend_failed;
 static struct dmtcp_restore_info g_restore_info;
 static char g_image_final[2048], g_image_part[2048], g_image_old[2048];
 static int g_old_image_pending;
-static _Atomic int g_said_bye;
+_Atomic int g_said_bye;
 pid_t g_standalone_owner;
 static char g_hostname[256];
 
@@ -68,6 +69,8 @@ static void read_settings(void) {
   s->standalone = env_int("DMTCP_NO_COORDINATOR", 0) == 1;
   s->fsync = env_int("DMTCP_CKPT_FSYNC", 1) != 0;
   s->direct = env_int("DMTCP_CKPT_DIRECT", s->fsync) != 0;
+  s->ckpt_open_files = env_int("DMTCP_CKPT_OPEN_FILES", 0) != 0;
+  s->allow_file_overwrite = env_int("DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES", 0) != 0;
   const char *pf = getenv("DMTCP_PORT_FILE");
   if (pf) rt_strlcpy(s->port_file, pf, sizeof s->port_file);
 }
@@ -169,8 +172,11 @@ static int connect_coordinator(const char *host, int port) {
 /* Writes the image; returns 0, -1 on failure, or 1 when we come back here in
  * the restarted process. */
 int checkpoint_now(char *err, size_t errlen) {
+  timers_save();
+  pending_signals_save();
   if (ctx_save(&g_ckpt_ctx) != 0) return 1;
-  return image_write(g_image_part, &g_ckpt_ctx, err, errlen);
+  int rc = image_write(g_image_part, &g_ckpt_ctx, err, errlen);
+  return rc;
 }
 
 /* Renaming over the previous image costs up to 0.6 s per GiB while the
@@ -216,22 +222,36 @@ void set_image_names(void) {
 
 static void after_restart(void);
 
+/* What the checkpoint thread holds while a barrier is in progress, so that
+ * losing the coordinator then leaves nothing stuck: the user threads parked
+ * (and the fork guard) by a checkpoint (1) or since the restart (2), and
+ * whether the drained bytes went back already. */
+static int g_parked;
+static int g_refilled;
+
 static void on_advance(struct proto_msg *m) {
   char state[64];
   proto_get(m, "state", state, sizeof state);
   g_generation = (uint64_t)proto_get_ll(m, "generation", (long long)g_generation);
   if (strcmp(state, "SUSPENDED") == 0) {
     fork_guard_lock();  /* released with the threads */
+    g_parked = 1;
+    g_refilled = 0;
     g_suspend_failed = suspend_all_threads() != 0;
     if (g_suspend_failed) rt_log("a thread did not stop for the checkpoint; this generation fails", NULL);
-    pipes_scan();
+    fds_scan();
+    posixmq_scan();
     if (!g_suspend_failed) children_wait_for_joining();
     reply(state, NULL);
   } else if (strcmp(state, "FD_LEADER_ELECTION") == 0) {
-    pipes_elect();
+    fds_elect();
+    posixmq_elect();
     reply(state, NULL);
   } else if (strcmp(state, "DRAINED") == 0) {
-    pipes_drain();
+    fds_identify();
+    fds_drain();
+    posixmq_drain();
+    fds_describe();
     reply(state, NULL);
   } else if (strcmp(state, "CHECKPOINTED") == 0) {
     long long members = proto_get_ll(m, "num_members", -1);
@@ -261,23 +281,39 @@ static void on_advance(struct proto_msg *m) {
       return;
     }
     reply(state, g_image_final);
+  } else if (strcmp(state, "NS_RESOLVED") == 0) {
+    sysv_restart_resolved();  /* every process has attached its segments again */
+    posixmq_restart_resolved();
+    fds_rejoin_resolve();     /* connections to members restarted elsewhere */
+    fds_moved_fetch();        /* listeners of the computation that are on another port now */
+    reply(state, NULL);
   } else if (strcmp(state, "REFILLED") == 0) {
     rename_image();
-    pipes_refill();  /* also the restart barrier's step: fill the recreated pipes */
+    fds_resume();  /* also the restart barrier's step: fill the recreated pipes */
+    posixmq_refill();
+    g_refilled = 1;
     reply(state, NULL);
   } else if (strcmp(state, "RUNNING") == 0) {
+    g_parked = 0;
     release_threads();
     fork_guard_unlock();
     reply(state, NULL);
     release_old_image();
   } else {
-    reply(state, NULL); /* NS_*: nothing to do yet */
+    /* NS_PUBLISHED: where the connections to members restarted elsewhere are made */
+    if (strcmp(state, "NS_PUBLISHED") == 0) {
+      fds_rejoin_publish();
+      fds_moved_publish();
+    }
+    reply(state, NULL);
   }
 }
 
 static void on_abort(void) {
+  g_parked = 0;
   discard_image();
-  pipes_refill();
+  fds_resume();
+  posixmq_refill();
   release_threads();
   fork_guard_unlock();
   reply("RUNNING", NULL);
@@ -295,14 +331,34 @@ void checkpoint_thread_setup(void) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
 }
 
+/* The coordinator is gone in the middle of a barrier (or closed the connection
+ * after our BYE while a checkpoint was parking the threads of this exiting
+ * process). A checkpoint is over for this process: it resumes, keeping a .part
+ * it wrote, which may be the image of a committed generation (spec-tla:
+ * LoseCoord). A restart fails: the process exits, so that a partial
+ * computation never runs. */
+static void coordinator_lost(void) {
+  if (g_parked == 2) {
+    rt_log("lost the coordinator during the restart; this process ends", NULL);
+    _exit(g_settings.fail_rc);
+  }
+  if (g_parked == 1) {
+    g_parked = 0;
+    if (!g_refilled) fds_resume();
+    release_threads();
+    fork_guard_unlock();
+  }
+}
+
 static void *checkpoint_thread(void *arg) {
   (void)arg;
   checkpoint_thread_setup();
   for (;;) {
     struct proto_msg m;
-    if (proto_recv(g_coord_fd, &m) != 0) {
+    if (!names_take_held(&m) && proto_recv(g_coord_fd, &m) != 0) {
       /* after our own BYE the coordinator closing the connection is expected */
       if (g_settings.quiet < 2 && !atomic_load(&g_said_bye)) rt_log("lost the coordinator; checkpointing is off", NULL);
+      coordinator_lost();
       return NULL;
     }
     switch (m.type) {
@@ -324,8 +380,13 @@ void restore_process_after_restart(void) {
     if (t->tid <= 0) continue;
     while (atomic_load(&t->state) == T_SUSPENDED) futex_wait(&t->state, T_SUSPENDED);
   }
+  fds_after_restart();
   procstate_restore();
+  timers_restore();          /* after the signal dispositions */
+  pending_signals_restore(); /* after the timers: a timer signal names its timer */
   struct dmtcp_restore_info *ri = &g_restore_info;
+  sysv_restarted(ri->flags);
+  posixmq_restarted(ri->flags);
   if (ri->restorer_area) munmap((void *)(uintptr_t)ri->restorer_area, ri->restorer_area_len);
   if (ri->interval != UINT32_MAX) g_settings.interval = (int)ri->interval;
   if (ri->ckptdir[0]) rt_strlcpy(g_settings.ckptdir, ri->ckptdir, sizeof g_settings.ckptdir);
@@ -335,12 +396,14 @@ void restore_process_after_restart(void) {
   gethostname(g_hostname, sizeof g_hostname - 1);
   g_image_part[0] = '\0';
   if (g_settings.standalone) g_standalone_owner = getpid();
+  drop_capabilities(); /* the checkpoint thread's: procstate_restore was the last step to need them */
 }
 
 /* Then rejoin the coordinator and follow the restart barrier; the ADVANCE
  * RUNNING at its end releases the user threads through on_advance. */
 static void after_restart(void) {
   restore_process_after_restart();
+  g_parked = 2; /* until ADVANCE RUNNING of the restart barrier */
   if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
     char port[16];
     snprintf(port, sizeof port, "%d", g_settings.coord_port);
@@ -379,6 +442,11 @@ static void start_checkpoint_thread(void) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  /* Born with every signal blocked: until it has run checkpoint_thread_setup(),
+   * a signal the program sends to itself could land on it. */
+  sigset_t all;
+  sigfillset(&all);
+  pthread_attr_setsigmask_np(&attr, &all);
   if (pthread_create(&th, &attr, g_settings.standalone ? standalone_thread : checkpoint_thread, NULL) != 0)
     fail("cannot start the checkpoint thread", NULL);
   pthread_attr_destroy(&attr);

@@ -21,6 +21,10 @@ _Noreturn void ctx_restore(const struct ctx *c, int value);
 long clone_call(unsigned long flags, void *stack_top, void (*fn)(void *), void *arg, int *ctid);
 long clone_resume(unsigned long flags, void *stack, int *ptid, int *ctid, uint64_t tls,
                   const struct ctx *c);
+/* clone3 (struct clone_args *args of size bytes) of a thread that resumes ctx
+ * with value 1; the tid or -errno. */
+struct clone_args;
+long clone3_resume(struct clone_args *args, unsigned long size, const struct ctx *c);
 
 #define MAX_THREADS 4096
 
@@ -53,6 +57,8 @@ struct settings {
   int fsync;                 /* DMTCP_CKPT_FSYNC (default 1): image durable before it replaces the last */
   int direct;                /* DMTCP_CKPT_DIRECT (default: as fsync): write the image with O_DIRECT */
   char port_file[1024];
+  int ckpt_open_files;       /* --ckpt-open-files: save the contents of every open file */
+  int allow_file_overwrite;  /* --allow-file-overwrite: at restart they replace the files */
 };
 
 extern struct settings g_settings;
@@ -61,6 +67,7 @@ extern int g_nthreads;
 extern pid_t g_ckpt_tid;
 extern uint64_t g_ckpt_fs_base;
 extern _Atomic int g_release;
+extern _Atomic int g_said_bye;   /* the process is exiting: it has sent BYE */
 extern char g_upid[96];
 extern char g_comp_id[96];
 extern char g_program[256];
@@ -74,6 +81,8 @@ int suspend_all_threads(void);          /* 0 or -1 (g_unstoppable_tid) */
 extern pid_t g_unstoppable_tid;
 void release_threads(void);
 void restore_user_threads(struct dmtcp_restore_info *info, const struct ctx *ckpt_ctx);
+extern int g_drop_caps;                 /* restored in dmtcp_restart's user namespace */
+void drop_capabilities(void);           /* this thread's, if g_drop_caps; async-signal-safe */
 
 /* image_write.c: writes path (a .part name). 0 or -1 with a reason in err. */
 int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t errlen);
@@ -83,6 +92,21 @@ void image_register_private(void *addr, size_t len);
 size_t procstate_save(void *buf, size_t cap);
 void procstate_restore(void);
 extern int g_coord_fd;
+
+/* timers.c: alarm/setitimer and POSIX timers, saved at checkpoint (checkpoint
+ * thread, user threads parked) and re-armed after restart. */
+void timers_save(void);
+void timers_restore(void);
+pid_t tidmap_new_tid(pid_t old_tid);  /* after restart: the new tid of a thread, 0 if none */
+int timers_aimed_at(int signo, pid_t old_tid, int *id, uint64_t *value);
+void unblock_ckpt_signal_in_helper_threads(void);
+
+/* pending_signals.c: signals pending at checkpoint are pending again after restart. */
+void pending_signals_save(void);
+void pending_signals_restore(void);
+/* A signal mask line ("SigPnd:", "ShdPnd:", "SigBlk:") of /proc/self/task/<tid>/status
+ * (tid 0: /proc/self/status). 0 or -1. No malloc. */
+int thread_status_mask(pid_t tid, const char *key, uint64_t *mask);
 
 /* wrappers.c */
 int real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
@@ -122,16 +146,50 @@ void runtime_after_fork_child(void);
 void *standalone_thread(void *arg);
 void standalone_after_fork_child(void);
 
-/* pipes.c: the barrier's descriptor steps for pipes */
-void pipes_scan(void);
-void pipes_elect(void);
-void pipes_drain(void);
-void pipes_refill(void);
-size_t pipes_records(struct dmtcp_fd_record *out, size_t cap);
+/* fds/: the descriptor table (fds/fds.h) */
+
+/* names.c: the coordinator's name service, from the checkpoint thread.
+ * Values are at most 191 bytes. 0, or -1 if the coordinator is lost. */
+struct proto_msg;
+int names_publish(const char *const *keys, const char *const *values, int n);
+int names_query(const char *const *keys, char (*values)[192], int n, int *found);
+/* The entries of a key prefix: their count (at most cap), or -1. */
+int names_list(const char *prefix, char (*keys)[192], char (*values)[192], int cap);
+/* A barrier message that arrived while waiting for answers: 1 and copied, or 0. */
+int names_take_held(struct proto_msg *out);
+
+/* sysv.c: System V IPC objects (image_write calls the checkpoint steps) */
+void sysv_checkpoint_begin(char *maps, size_t cap);
+int sysv_content_only(uint64_t start);
+size_t sysv_table_len(void);
+uint32_t sysv_table_write(void *buf, size_t cap, size_t *len);
+void sysv_checkpoint_end(void);
+void sysv_restarted(uint32_t restore_flags);
+void sysv_restart_resolved(void);
+
+/* posixmq.c: POSIX message queues, drained and refilled like pipes */
+int posixmq_is_queue(int fd);
+void posixmq_scan(void);
+void posixmq_elect(void);
+void posixmq_drain(void);
+void posixmq_refill(void);
+uint32_t posixmq_nrecords(void);
+size_t posixmq_payload_cap(void);
+size_t posixmq_record(uint32_t k, struct dmtcp_ipc_record *rec, char *payload, size_t room);
+void posixmq_restarted(uint32_t restore_flags);
+void posixmq_restart_resolved(void);
 
 /* children.c */
 void children_wait_for_joining(void);
 int children_list(pid_t *out, int cap);   /* this process's children (at most cap) */
+/* A child that carries the runtime but has no checkpoint thread: it has not
+ * joined yet, or it is a member on its way out (its checkpoint thread ended
+ * with the connection after its BYE). */
+int children_runtime_unattached(pid_t pid);
+
+/* zombies.c: the children that had exited and were not reaped, in pid order
+ * (at most cap). Checkpoint thread, user threads parked. */
+int zombies_collect(struct dmtcp_zombie *out, int cap);
 
 /* fork.c */
 void fork_install_handlers(void);

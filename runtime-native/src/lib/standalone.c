@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/protocol.h"
+#include "fds/fds.h"
 #include "runtime.h"
 
 static int g_listen_fd = -1;
@@ -86,14 +87,22 @@ static int checkpoint_alone(char *err, size_t errlen) {
     return -1;
   }
   set_image_names();
-  pipes_scan();  /* the barrier's steps, all by ourselves */
-  pipes_elect();
-  pipes_drain();
+  fds_scan();  /* the barrier's steps, all by ourselves */
+  posixmq_scan();
+  fds_elect();
+  posixmq_elect();
+  fds_identify();
+  fds_drain();
+  posixmq_drain();
+  fds_describe();
   int rc = checkpoint_now(err, errlen);
   if (rc == 1) {
     restore_process_after_restart();
     listen_again();
-    pipes_refill();
+    sysv_restart_resolved(); /* NS_RESOLVED: the only process has its objects again */
+    posixmq_restart_resolved();
+    fds_resume();
+    posixmq_refill();
     release_threads();
     fork_guard_unlock();
     return 1;
@@ -104,7 +113,8 @@ static int checkpoint_alone(char *err, size_t errlen) {
   } else {
     discard_image();
   }
-  pipes_refill();
+  fds_resume();
+  posixmq_refill();
   release_threads();
   fork_guard_unlock();
   release_old_image();
@@ -139,6 +149,7 @@ static void answer(int fd, const char *status) {
  * where fd is no longer ours (the number may already be the program's). */
 static int serve(int fd) {
   struct proto_msg m;
+  fds_set_private(fd); /* our command connection: not the program's, never in the image */
   struct timeval tv = {5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   while (proto_recv(fd, &m) == 0 && m.type == MSG_COMMAND) {

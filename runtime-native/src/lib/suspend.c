@@ -9,6 +9,7 @@
  * checkpoint. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <stddef.h>
 #include <string.h>
@@ -33,9 +34,27 @@ static struct thread_slot *slot_of(pid_t tid) {
   return NULL;
 }
 
+int g_drop_caps;
+
+/* In a user namespace of dmtcp_restart's, the restored threads start with
+ * every capability of that namespace: the program, which never exec'd,
+ * would keep them. Capabilities belong to each thread, so each thread drops
+ * its own, once the last step that needs them (creating the threads with
+ * their tids) is behind it: permitted, effective and inheritable sets
+ * emptied, the ambient set cleared. Async-signal-safe (two system calls). */
+void drop_capabilities(void) {
+  if (!g_drop_caps) return;
+  struct { uint32_t version; int pid; } hdr = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+  struct { uint32_t effective, permitted, inheritable; } none[2] = {{0, 0, 0}, {0, 0, 0}};
+  if (syscall(SYS_capset, &hdr, none) != 0) rt_log("restart: cannot drop the user namespace's capabilities", NULL);
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
 /* Per-thread kernel state that a new kernel thread lacks after restart.
- * Runs in the signal handler: async-signal-safe. */
+ * Runs in the signal handler, in every user thread and the main thread
+ * (which gets here after it has created the others): async-signal-safe. */
 static void thread_restarted(struct thread_slot *t) {
+  drop_capabilities();
   if (t->robust_head) syscall(SYS_set_robust_list, t->robust_head, t->robust_len);
   if (&__rseq_size && &__rseq_offset && __rseq_size > 0) { /* 32: the original ABI size glibc registers */
     syscall(SYS_rseq, (void *)(t->fs_base + (uint64_t)__rseq_offset), 32, 0, 0x53053053);
@@ -60,6 +79,14 @@ static void ckpt_signal_handler(int sig, siginfo_t *si, void *uc) {
     } else if (pa->sa_handler != SIG_DFL && pa->sa_handler != SIG_IGN) {
       pa->sa_handler(sig);
     }
+    errno = saved_errno;
+    return;
+  }
+  if (atomic_load(&g_said_bye)) {
+    /* The process is in exit() and has left the computation (BYE): not
+     * stopped, so that it ends at once and its parent finds it ended. */
+    atomic_store(&t->state, T_FREE);
+    futex_wake(&t->state);
     errno = saved_errno;
     return;
   }
@@ -114,6 +141,7 @@ pid_t g_unstoppable_tid;
  * it: returns -1 with its tid in g_unstoppable_tid; the parked ones stay parked
  * until release_threads(). Called by the checkpoint thread only. */
 int suspend_all_threads(void) {
+  unblock_ckpt_signal_in_helper_threads();  /* glibc's SIGEV_THREAD helper (timers.c) */
   long deadline = rt_monotonic_ms() + 10000;
   g_unstoppable_tid = 0;
   static pid_t tids[MAX_THREADS];
@@ -166,34 +194,93 @@ void release_threads(void) {
   futex_wake(&g_release);
 }
 
-/* After restart, in the new main kernel thread on the restorer's stack:
- * recreate every thread of the image and resume the main thread. */
-void restore_user_threads(struct dmtcp_restore_info *info, const struct ctx *ckpt_ctx) {
-  (void)info;
+static void log_new_tid(const char *what, pid_t want, long got, int quiet) {
+  if (quiet) return;
+  char msg[96];
+  size_t n = rt_strlcpy(msg, what, sizeof msg);
+  n += rt_utoa(msg + n, (unsigned long)want);
+  n += rt_strlcpy(msg + n, " back; it is now ", sizeof msg - n);
+  rt_utoa(msg + n, (unsigned long)got);
+  rt_log(msg, NULL);
+}
+
+/* Creates a kernel thread of this process that resumes c, with tid `want`
+ * when want > 0 (clone3 set_tid; the pid namespace dmtcp_restart made lets
+ * us pick it) and otherwise, or if the kernel refuses that tid (EEXIST,
+ * EPERM outside our own namespace, EINVAL or ENOSYS on old kernels), with
+ * the tid the kernel gives. Either way glibc's copy of the tid in the
+ * thread's descriptor (tidp) gets the real one (CLONE_PARENT_SETTID) and is
+ * cleared when the thread exits, as pthread_join expects
+ * (CLONE_CHILD_CLEARTID). The new thread is given a stack 4 KiB below where
+ * it resumes but never uses it (clone3_resume). Returns the tid or -errno.
+ * Runs on the restorer's stack with every signal blocked: async-signal-safe. */
+static long resume_thread(pid_t want, uint64_t fs_base, const struct ctx *c) {
   const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
                               CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
                               CLONE_CHILD_CLEARTID;
-  struct thread_slot *main_thread = NULL;
-  for (int i = 0; i < g_nthreads; i++) {
-    struct thread_slot *t = &g_threads[i];
-    if (atomic_load(&t->state) != T_SUSPENDED) continue;
-    if (t->is_main) {
-      main_thread = t;
-      continue;
-    }
-    int *tidp = (int *)(t->fs_base + g_pthread_tid_offset);
-    long tid = clone_resume(flags, (void *)(t->ctx.regs[6] - 4096), tidp, tidp, t->fs_base,
-                            &t->ctx);
-    if (tid > 0) t->tid = (pid_t)tid;
+  int *tidp = (int *)(fs_base + g_pthread_tid_offset);
+  pid_t set_tid[1] = {want};
+  struct clone_args ca = {
+      .flags = flags,
+      .child_tid = (uint64_t)(uintptr_t)tidp,
+      .parent_tid = (uint64_t)(uintptr_t)tidp,
+      .stack = c->regs[6] - 8192,
+      .stack_size = 4096,
+      .tls = fs_base,
+  };
+  long tid = -EINVAL;
+  if (want > 0) {
+    ca.set_tid = (uint64_t)(uintptr_t)set_tid;
+    ca.set_tid_size = 1;
+    tid = clone3_resume(&ca, sizeof ca, c);
+    if (tid > 0) return tid;
+    ca.set_tid = 0;
+    ca.set_tid_size = 0;
   }
-  int *ckpt_tidp = (int *)(g_ckpt_fs_base + g_pthread_tid_offset);
-  long ct = clone_resume(flags, (void *)(ckpt_ctx->regs[6] - 4096), ckpt_tidp, ckpt_tidp,
-                         g_ckpt_fs_base, ckpt_ctx);
-  if (ct > 0) g_ckpt_tid = (pid_t)ct;
+  tid = clone3_resume(&ca, sizeof ca, c);
+  if (tid == -ENOSYS) /* before Linux 5.3 */
+    tid = clone_resume(flags, (void *)(c->regs[6] - 4096), tidp, tidp, fs_base, c);
+  return tid;
+}
+
+/* After restart, in the new main kernel thread on the restorer's stack:
+ * recreate every thread of the image and resume the main thread. Where the
+ * main thread has its original pid back (dmtcp_restart's pid namespace),
+ * every other thread, the checkpoint thread included, gets its original tid
+ * back too, so gettid(), tgkill(), pthread_kill() and /proc/self/task/<tid>
+ * speak in the tids the program saw. Async-signal-safe (no locks, no
+ * malloc: other processes' threads may be anywhere). */
+void restore_user_threads(struct dmtcp_restore_info *info, const struct ctx *ckpt_ctx) {
+  int quiet = (info->flags & DMTCP_RI_QUIET) != 0;
+  g_drop_caps = (info->flags & DMTCP_RI_USERNS) != 0;
+  struct thread_slot *main_thread = NULL;
+  for (int i = 0; i < g_nthreads; i++)
+    if (g_threads[i].is_main && atomic_load(&g_threads[i].state) == T_SUSPENDED) main_thread = &g_threads[i];
   if (!main_thread) {
     rt_log("restart: the image has no main thread", NULL);
     syscall(SYS_exit_group, g_settings.fail_rc);
   }
+  /* Only in the original pid's namespace: elsewhere the old tids may belong to
+   * other processes, or to this computation still running. */
+  int same_ids = syscall(SYS_getpid) == main_thread->tid;
+  for (int i = 0; i < g_nthreads; i++) {
+    struct thread_slot *t = &g_threads[i];
+    if (atomic_load(&t->state) != T_SUSPENDED || t == main_thread) continue;
+    long tid = resume_thread(same_ids ? t->tid : 0, t->fs_base, &t->ctx);
+    if (tid <= 0) {
+      rt_log("restart: cannot recreate a thread", NULL);
+      syscall(SYS_exit_group, g_settings.fail_rc);
+    }
+    if (same_ids && tid != t->tid) log_new_tid("restart: cannot give a thread its tid ", t->tid, tid, quiet);
+    t->tid = (pid_t)tid;
+  }
+  long ct = resume_thread(same_ids ? g_ckpt_tid : 0, g_ckpt_fs_base, ckpt_ctx);
+  if (ct <= 0) {
+    rt_log("restart: cannot recreate the checkpoint thread", NULL);
+    syscall(SYS_exit_group, g_settings.fail_rc);
+  }
+  if (same_ids && ct != g_ckpt_tid) log_new_tid("restart: cannot give the checkpoint thread its tid ", g_ckpt_tid, ct, quiet);
+  g_ckpt_tid = (pid_t)ct;
   int *main_tidp = (int *)(main_thread->fs_base + g_pthread_tid_offset);
   *main_tidp = rt_gettid();
   main_thread->tid = *main_tidp;

@@ -6,6 +6,7 @@
  * free both here and in the image, and every checksum is checked. Only then
  * does the restorer (restorer.c) unmap this program and move the staged
  * regions into place. Our own failures exit 99 (or $DMTCP_FAIL_RC). */
+#define XXH_INLINE_ALL
 #include <dirent.h>
 #include <stddef.h>
 #include <errno.h>
@@ -26,11 +27,15 @@
 #include <unistd.h>
 
 #include <sys/rseq.h>
+#include <xxhash.h>
 
 #include "common/coord_select.h"
+#include "restart/fds/fdrestore.h"
 #include "restart/image_read.h"
 #include "restart/restorer.h"
+#include "restart/sysv_restore.h"
 #include "restart/tree.h"
+#include "restart/zombies.h"
 
 #define VERSION "0.1.0"
 #define PAGE 4096ull
@@ -101,7 +106,7 @@ static int read_maps(struct span **out) {
 static int overlaps_image(const struct image *img, uint64_t a, uint64_t len) {
   for (uint32_t i = 0; i < img->h->num_regions; i++)
     if (a < img->regions[i].end && img->regions[i].start < a + len) return 1;
-  return 0;
+  return sysv_span_overlaps(img, a, len);
 }
 
 #define HUGE (2ull << 20)
@@ -111,6 +116,10 @@ static int overlaps_image(const struct image *img, uint64_t a, uint64_t len) {
  * alignment, so it can be backed by transparent huge pages (a 4 KiB fault is
  * costly, on virtual machines above all) and mremap moves whole 2 MiB entries
  * to the target instead of splitting them. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 static void *map_safe(const struct image *img, uint64_t *cursor, uint64_t len, uint64_t want_align) {
   for (int tries = 0; tries < 100000; tries++) {
     uint64_t a = ((*cursor + HUGE - 1) & ~(HUGE - 1)) + (want_align & (HUGE - 1));
@@ -191,6 +200,86 @@ static int special_index(const char *name) {
   return -1;
 }
 
+static int by_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Closes every descriptor not in keep (close_range over the gaps). */
+static void close_all_but(int *keep, int n) {
+  qsort(keep, (size_t)n, sizeof *keep, by_int);
+  unsigned int from = 0;
+  for (int k = 0; k < n; k++) {
+    if (keep[k] < 0) continue;
+    if ((unsigned)keep[k] > from) syscall(SYS_close_range, from, (unsigned)keep[k] - 1, 0);
+    if ((unsigned)keep[k] + 1 > from) from = (unsigned)keep[k] + 1;
+  }
+  syscall(SYS_close_range, from, ~0u, 0);
+}
+
+/* A file mapping taken from the file as it is now (QUICK-START's heuristic:
+ * the most recent file). One whose size or mtime changed since the checkpoint
+ * is still taken when it maps the same bytes; code that changed is refused
+ * (the program would run other instructions); data that changed is taken as
+ * it is now, with a note. */
+static int open_mapped_file(const struct dmtcp_region *r, int quiet, const char *image, char *why, size_t whylen) {
+  int fd = open(r->path, (r->kind == DMTCP_REGION_SHARED_FILE && (r->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) {
+    snprintf(why, whylen, "the mapped file %s is gone (%s)", r->path, strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == r->file_size &&
+      (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == r->file_mtime_ns)
+    return fd;
+  int same = 0;
+  if (r->flags & DMTCP_RF_FILE_HASHED) {
+    void *m = mmap(NULL, r->end - r->start, PROT_READ, MAP_PRIVATE, fd, (off_t)r->file_offset);
+    if (m != MAP_FAILED) {
+      /* (pages past the end of a shorter file would fault: only within its size) */
+      uint64_t past = (uint64_t)st.st_size > r->file_offset ? (uint64_t)st.st_size - r->file_offset : 0;
+      same = past >= r->end - r->start - 4095 && XXH64(m, r->end - r->start, 0) == r->file_hash;
+      munmap(m, r->end - r->start);
+    }
+  }
+  if (same) return fd;
+  if (r->prot & PROT_EXEC) {
+    close(fd);
+    snprintf(why, whylen, "the mapped code file %s changed since the checkpoint; restore it as it was", r->path);
+    return -1;
+  }
+  if (!quiet && image)
+    fprintf(stderr, "dmtcp_restart: note: %s: %s changed since the checkpoint; the program sees it as it is now\n",
+            image, r->path);
+  return fd;
+}
+
+/* A stored file mapping whose file is as it was (size and mtime): its
+ * descriptor, to map it instead of decoding the stored copy; or -1 (changed,
+ * perhaps only touched: the stored copy is then the program's). */
+static int open_same_file(const struct dmtcp_region *r) {
+  int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == r->file_size &&
+      (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == r->file_mtime_ns)
+    return fd;
+  close(fd);
+  return -1;
+}
+
+/* Every file an image maps as it is now, checked before anything happens. */
+static void check_mapped_files(const struct image *img) {
+  for (uint32_t i = 0; i < img->h->num_regions; i++) {
+    const struct dmtcp_region *r = &img->regions[i];
+    if (!(r->flags & DMTCP_RF_FROM_FILE)) continue;
+    char why[512];
+    int fd = open_mapped_file(r, g_quiet, img->path, why, sizeof why);
+    if (fd < 0) die(img->path, why);
+    close(fd);
+  }
+}
+
 /* Never returns: the process becomes the image. */
 static _Noreturn void restore(const struct image *img, const struct dmtcp_restore_info *proto_info,
                               int pause_level) {
@@ -223,6 +312,9 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
 
   /* Staging: decompress and verify everything before anything is replaced. */
   uint64_t cursor = STAGING_BASE;
+  int *same_file = malloc((h->num_regions + 1) * sizeof *same_file);
+  if (!same_file) die(file, "out of memory");
+  for (uint32_t i = 0; i < h->num_regions; i++) same_file[i] = -1;
   struct stager st;
   memset(&st, 0, sizeof st);
   st.img = img;
@@ -232,11 +324,25 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
   if (st.nchunks < 0 || !st.staging) die(file, st.staging ? err : "out of memory");
   for (uint32_t i = 0; i < h->num_regions; i++) {
     const struct dmtcp_region *r = &img->regions[i];
-    if (!(r->flags & DMTCP_RF_HAS_DATA) || tree_shared_fd(r) >= 0) continue; /* shared: tree.c has it */
+    if (!(r->flags & DMTCP_RF_HAS_DATA) || tree_shared_fd(r) >= 0 || r->kind == DMTCP_REGION_FD_DATA)
+      continue; /* shared: tree.c has it; a file's contents: restart/fds/ wrote them */
+    if ((r->flags & DMTCP_RF_FILE_SAME) && (same_file[i] = open_same_file(r)) >= 0)
+      continue; /* the file is as it was: mapped, not decoded */
+    if ((r->flags & DMTCP_RF_CONTENT_ONLY) || sysv_by_shmat(r)) continue; /* in a segment: sysv_restore.c */
     void *p = map_safe(img, &cursor, r->end - r->start, r->start);
     if (!p) die(file, "no free address range to stage the image");
+    /* A region mostly stored is faulted in at once: one call instead of a
+     * fault per page, which costs most of a restart on a virtual machine. */
+    uint64_t stored = 0;
+    for (long c = 0; c < st.nchunks; c++)
+      if (st.chunks[c].region == i) stored += st.chunks[c].hdr->raw_len;
+    if (stored * 2 >= r->end - r->start) madvise(p, r->end - r->start, MADV_POPULATE_WRITE);
     st.staging[i] = (uint64_t)(uintptr_t)p;
   }
+  /* The stored copies of what is mapped from its file are not decoded, but a
+   * corrupted image is refused all the same. */
+  for (long c = 0; c < st.nchunks; c++)
+    if (same_file[st.chunks[c].region] >= 0 && chunk_check_stored(&st.chunks[c], err, sizeof err) != 0) die(file, err);
   pthread_mutex_init(&st.lock, NULL);
   pthread_t th;
   int have_thread = pthread_create(&th, NULL, stage_worker, &st) == 0;
@@ -292,41 +398,54 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
   }
   for (uint32_t i = 0; i < h->num_regions; i++) {
     const struct dmtcp_region *r = &img->regions[i];
-    if (r->kind == DMTCP_REGION_VDSO || r->kind == DMTCP_REGION_VVAR) continue;
+    if (r->kind == DMTCP_REGION_VDSO || r->kind == DMTCP_REGION_VVAR || r->kind == DMTCP_REGION_FD_DATA) continue;
+    if (r->flags & DMTCP_RF_CONTENT_ONLY) continue; /* not mapped by the process */
     struct rs_move *m = &plan->moves[plan->n_moves++];
     m->to = r->start;
     m->len = r->end - r->start;
     m->prot = r->prot;
     if (st.staging[i]) {
       m->from = st.staging[i];
+    } else if (same_file[i] >= 0) {
+      m->flags = RS_FILE;
+      m->fd = same_file[i];
+      m->offset = r->file_offset;
+    } else if (sysv_by_shmat(r)) {
+      m->flags = RS_SYSV;
     } else if (tree_shared_fd(r) >= 0) {
       m->flags = RS_SHARED;
       m->fd = tree_shared_fd(r);
       m->offset = r->file_offset;
+    } else if (r->flags & DMTCP_RF_FROM_FILE) {
+      char why[512];
+      m->flags = r->kind == DMTCP_REGION_SHARED_FILE ? RS_SHARED : RS_FILE;
+      m->fd = open_mapped_file(r, 1, NULL, why, sizeof why);
+      m->offset = r->file_offset;
+      if (m->fd < 0) die(file, why);
     } else {
       m->flags = RS_FRESH;
     }
   }
+
+  if (sysv_plan(img, plan, err, sizeof err) != 0) die(file, err);
 
   if (pause_level) {
     fprintf(stderr, "dmtcp_restart: pid %d paused before replacing its memory (DMTCP_RESTART_PAUSE); attach a debugger, then send SIGCONT\n",
             (int)getpid());
     raise(SIGSTOP);
   }
-  /* Point of no return. Descriptors other than 0, 1, 2 and the image's own
-   * (its pipes, put in place by tree.c) are closed (the image is already
-   * staged); every signal is blocked. */
+  /* Point of no return. Descriptors other than 0, 1, 2, the image's own (put
+   * in place by restart/fds/) and the shared objects to map are closed (the
+   * image is already staged); every signal is blocked. */
   fflush(NULL);
-  struct rlimit rl;
-  int maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-  char *keep = calloc((size_t)maxfd, 1);
+  int *keep = malloc((3 + h->num_fds + plan->n_moves) * sizeof *keep);
   if (!keep) die(file, "out of memory");
-  for (uint32_t k = 0; k < h->num_fds; k++)
-    if (img->fds[k].fd >= 0 && img->fds[k].fd < maxfd) keep[img->fds[k].fd] = 1;
+  int nkeep = 0;
+  for (int fd = 0; fd <= 2; fd++) keep[nkeep++] = fd;
+  for (uint32_t k = 0; k < h->num_fds; k++) keep[nkeep++] = img->fds[k].fd;
   for (uint32_t k = 0; k < plan->n_moves; k++)
-    if ((plan->moves[k].flags & RS_SHARED) && plan->moves[k].fd < maxfd) keep[plan->moves[k].fd] = 1;
-  for (int fd = 3; fd < maxfd; fd++)
-    if (!keep[fd]) close(fd);
+    if (plan->moves[k].flags & (RS_SHARED | RS_FILE)) keep[nkeep++] = plan->moves[k].fd;
+  close_all_but(keep, nkeep);
   free(keep);
   sigset_t all;
   sigfillset(&all);
@@ -406,7 +525,13 @@ static struct dmtcp_restore_info *g_info;
 static int g_pause_level;
 
 /* In the process that becomes image i's: drop the other images, restore it. */
+static int g_tree_mode;
+
 static _Noreturn void restore_index(int i) {
+  if (!g_tree_mode) { /* on its own: its descriptors are made here, not by process 1 */
+    if (fdr_plan(&g_all[i], 1, g_quiet) != 0 || fdr_create(NULL) != 0) exit(g_fail_rc);
+    fdr_take(0);
+  }
   for (int k = 0; k < g_npaths; k++)
     if (k != i) image_close(&g_all[k]);
   snprintf(g_info->image_path, sizeof g_info->image_path, "%s", g_paths[i]);
@@ -415,6 +540,12 @@ static _Noreturn void restore_index(int i) {
 
 int main(int argc, char **argv) {
   g_fail_rc = dmtcp_fail_rc();
+  /* Process 1 holds every description of the computation at once, parked. */
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   struct coord_target t;
   dmtcp_coord_target_from_env(&t, "dmtcp_restart");
   const char *sc = getenv("DMTCP_DISABLE_STRICT_CHECKING");
@@ -485,6 +616,7 @@ int main(int argc, char **argv) {
     if (image_open(&imgs[i], paths[i], strict, err, sizeof err) != 0) die(paths[i], err);
   }
   use_committed_parts(imgs, paths, npaths, strict);
+  for (int i = 0; i < npaths; i++) check_mapped_files(&imgs[i]);
   for (int i = 1; i < npaths; i++) {
     if (strcmp(imgs[i].h->comp_id, imgs[0].h->comp_id) != 0 || imgs[i].h->generation != imgs[0].h->generation) {
       char msg[512];
@@ -493,6 +625,11 @@ int main(int argc, char **argv) {
                (unsigned long long)imgs[0].h->generation);
       die(paths[i], msg);
     }
+  }
+  {
+    int bad = 0;
+    char why[600];
+    if (sysv_collect(imgs, npaths, &bad, why, sizeof why) != 0) die(paths[bad], why);
   }
   char absdir[PATH_MAX] = "";
   if (ckptdir && *ckptdir && !realpath(ckptdir, absdir)) die(ckptdir, strerror(errno));
@@ -530,12 +667,27 @@ int main(int argc, char **argv) {
    * pids, in a pid namespace of their own (tree.c). */
   const char *nons = getenv("DMTCP_RESTART_NO_PIDNS");
   char why[256] = "DMTCP_RESTART_NO_PIDNS is set";
-  if (!(nons && *nons && strcmp(nons, "0") != 0) && tree_enter_namespaces(why, sizeof why) == 0) {
+  if (fdr_plan(imgs, npaths, g_quiet) != 0) return g_fail_rc;
+  int ns = nons && *nons && strcmp(nons, "0") != 0 ? -1 : tree_enter_namespaces(why, sizeof why);
+  if (ns >= 0) {
+    g_tree_mode = 1;
+    if (ns == 1) info.flags |= DMTCP_RI_USERNS;
+    /* IPC objects keep their ids in an IPC namespace of their own (sysv_restore.c) */
+    if (sysv_count() > 0 && sysv_enter_namespace(why, sizeof why) != 0 && !g_quiet)
+      fprintf(stderr, "dmtcp_restart: %s; the System V IPC objects cannot keep their ids: shared memory comes back "
+                      "shared but without its id, semaphores and message queues are not restored\n", why);
+    if (sysv_enabled()) info.flags |= DMTCP_RI_IPC_RESTORED;
     int code = tree_run(npaths, imgs, restore_index, g_quiet);
+    if (code < 0 || code == g_fail_rc) dmtcp_coord_quit_if_unused(&t); /* refused before anyone joined */
     if (code < 0) die(NULL, "cannot start the restarted processes");
     return code;
   }
   if (!g_quiet) fprintf(stderr, "dmtcp_restart: %s; the processes restart with new pids, each on its own\n", why);
+  if (!g_quiet && sysv_count() > 0)
+    fprintf(stderr, "dmtcp_restart: without namespaces the %d IPC objects of the images cannot keep their ids: System V "
+                    "shared memory comes back as private memory, semaphores and message queues are not restored\n",
+            sysv_count());
+  zombies_note_lost(imgs, npaths, g_quiet);
   /* One process per image; this one takes the first, in the foreground. */
   int mine = 0;
   for (int i = 1; i < npaths; i++) {

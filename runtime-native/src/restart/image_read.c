@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +42,64 @@ static const char *arch_name(uint32_t a) {
 }
 
 const char *region_kind_name(uint32_t kind) {
-  static const char *names[] = {"anon", "file", "shared-anon", "shared-file", "heap", "stack", "vdso", "vvar"};
+  static const char *names[] = {"anon", "file", "shared-anon", "shared-file", "heap", "stack", "vdso", "vvar", "fd-data"};
   return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 
 static int within(uint64_t off, uint64_t len, uint64_t size) {
   return off <= size && len <= size - off;
+}
+
+static int string_ok(const struct image *img, uint32_t off, uint32_t len) {
+  uint64_t n = img->h->strings_len;
+  return (uint64_t)off + len < n && img->strings[off + len] == '\0' && memchr(img->strings + off, '\0', len) == NULL;
+}
+
+const char *image_string(const struct image *img, uint32_t off) {
+  return off < img->h->strings_len ? img->strings + off : "";
+}
+
+/* The descriptor table: kinds known, strings inside the string table and
+ * terminated, extras and data regions where they should be. */
+static int check_fd_tables(const struct image *img, char *err, size_t errlen) {
+  const struct dmtcp_image_header *h = img->h;
+  if (h->strings_len && img->strings[h->strings_len - 1] != '\0')
+    return fail(err, errlen, "corrupted descriptor table (unterminated string table)");
+  for (uint32_t i = 0; i < h->num_fds; i++) {
+    const struct dmtcp_fd_record *r = &img->fds[i];
+    if (r->fd < 0 || r->kind == 0 || r->kind > DMTCP_FD_OTHER || (i && r->fd <= img->fds[i - 1].fd) ||
+        (r->path_len && !string_ok(img, r->path_off, r->path_len)) ||
+        (uint64_t)r->first_extra + r->num_extras > h->num_fd_extras ||
+        r->data_region > h->num_regions ||
+        (r->data_region && img->regions[r->data_region - 1].kind != DMTCP_REGION_FD_DATA))
+      return fail(err, errlen, "corrupted descriptor table (descriptor %d)", r->fd);
+  }
+  for (uint32_t i = 0; i < h->num_fd_extras; i++) {
+    const struct dmtcp_fd_extra *x = &img->extras[i];
+    if (x->kind == 0 || x->kind > DMTCP_FX_SOCKADDR || (x->path_len && !string_ok(img, x->path_off, x->path_len)))
+      return fail(err, errlen, "corrupted descriptor table (entry %u)", i);
+  }
+  return 0;
+}
+
+/* A signal that can end a process (not one whose default is to ignore or stop). */
+static int signal_can_kill(uint32_t sig) {
+  return sig >= 1 && sig <= 64 && sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH &&
+         sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU;
+}
+
+/* The zombie table: children of this process (not itself, not process 1), in
+ * pid order without repeats, each ended in a way a process can end. */
+static int check_zombies(const struct image *img, char *err, size_t errlen) {
+  const struct dmtcp_image_header *h = img->h;
+  for (uint32_t i = 0; i < h->num_zombies; i++) {
+    const struct dmtcp_zombie *z = &img->zombies[i];
+    int ended = z->how == DMTCP_ZOMBIE_EXITED ? z->status <= 255
+              : (z->how == DMTCP_ZOMBIE_KILLED || z->how == DMTCP_ZOMBIE_DUMPED) && signal_can_kill(z->status);
+    if (z->pid <= 1 || z->pid == h->vpid || (i && z->pid <= img->zombies[i - 1].pid) || !ended)
+      return fail(err, errlen, "corrupted zombie table (entry %u: child %u)", i, z->pid);
+  }
+  return 0;
 }
 
 int image_open(struct image *img, const char *path, int strict, char *err, size_t errlen) {
@@ -88,19 +141,36 @@ int image_open(struct image *img, const char *path, int strict, char *err, size_
       !within(h->region_table_offset, (uint64_t)h->num_regions * sizeof(struct dmtcp_region), img->size) ||
       !within(h->thread_table_offset, (uint64_t)h->num_threads * sizeof(struct dmtcp_thread), img->size) ||
       !within(h->state_offset, h->state_len, img->size) || h->data_offset > img->size ||
-      h->num_fds > 1024 ||
-      (h->num_fds && !within(h->fd_table_offset, (uint64_t)h->num_fds * sizeof(struct dmtcp_fd_record), img->size)))
+      h->num_fds > DMTCP_MAX_FDS || h->num_fd_extras > DMTCP_MAX_FD_EXTRAS || h->strings_len > DMTCP_MAX_STRINGS ||
+      !within(h->fd_table_offset, (uint64_t)h->num_fds * sizeof(struct dmtcp_fd_record), img->size) ||
+      !within(h->fd_extra_offset, (uint64_t)h->num_fd_extras * sizeof(struct dmtcp_fd_extra), img->size) ||
+      !within(h->strings_offset, h->strings_len, img->size) ||
+      h->num_ipc > 65536 || (h->num_ipc == 0) != (h->ipc_table_len == 0) || h->ipc_table_offset % 8 ||
+      h->ipc_table_len < (uint64_t)h->num_ipc * sizeof(struct dmtcp_ipc_record) ||
+      (h->num_ipc && !within(h->ipc_table_offset, h->ipc_table_len, img->size)) ||
+      h->num_zombies > DMTCP_MAX_ZOMBIES ||
+      (h->num_zombies && (h->zombie_table_offset % 8 ||
+                          !within(h->zombie_table_offset, (uint64_t)h->num_zombies * sizeof(struct dmtcp_zombie), img->size))))
     return fail(err, errlen, "corrupted header (tables out of range)");
   img->regions = (const void *)(img->map + h->region_table_offset);
   img->threads = (const void *)(img->map + h->thread_table_offset);
   img->fds = h->num_fds ? (const void *)(img->map + h->fd_table_offset) : NULL;
+  img->extras = h->num_fd_extras ? (const void *)(img->map + h->fd_extra_offset) : NULL;
+  img->strings = (const char *)(img->map + h->strings_offset);
+  img->ipc = h->num_ipc ? img->map + h->ipc_table_offset : NULL;
+  img->zombies = h->num_zombies ? (const void *)(img->map + h->zombie_table_offset) : NULL;
   XXH64_state_t t;
   XXH64_reset(&t, 0);
   XXH64_update(&t, img->regions, (size_t)h->num_regions * sizeof(struct dmtcp_region));
   XXH64_update(&t, img->threads, (size_t)h->num_threads * sizeof(struct dmtcp_thread));
   if (h->num_fds) XXH64_update(&t, img->fds, (size_t)h->num_fds * sizeof(struct dmtcp_fd_record));
+  if (h->num_fd_extras) XXH64_update(&t, img->extras, (size_t)h->num_fd_extras * sizeof(struct dmtcp_fd_extra));
+  XXH64_update(&t, img->strings, h->strings_len);
   XXH64_update(&t, img->map + h->state_offset, h->state_len);
+  if (h->num_ipc) XXH64_update(&t, img->ipc, h->ipc_table_len);
+  if (h->num_zombies) XXH64_update(&t, img->zombies, (size_t)h->num_zombies * sizeof(struct dmtcp_zombie));
   if (XXH64_digest(&t) != h->tables_checksum) return fail(err, errlen, "corrupted region or thread table (checksum mismatch)");
+  if (check_fd_tables(img, err, errlen) != 0 || check_zombies(img, err, errlen) != 0) return -1;
   uint64_t prev_end = 0;
   int has_main = 0;
   for (uint32_t i = 0; i < h->num_regions; i++) {
@@ -176,6 +246,12 @@ long image_chunks(const struct image *img, struct chunk_ref **out, char *err, si
   }
   *out = refs;
   return (long)k;
+}
+
+int chunk_check_stored(const struct chunk_ref *c, char *err, size_t errlen) {
+  if ((uint32_t)XXH3_64bits(c->stored, c->hdr->stored_len) != c->hdr->stored_check)
+    return fail(err, errlen, "corrupted data at %llx (checksum mismatch)", (unsigned long long)c->addr);
+  return 0;
 }
 
 int chunk_decode(const struct chunk_ref *c, void *dest, void *scratch, char *err, size_t errlen) {

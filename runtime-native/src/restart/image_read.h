@@ -15,7 +15,14 @@ struct image {
   const struct dmtcp_region *regions;
   const struct dmtcp_thread *threads;
   const struct dmtcp_fd_record *fds;   /* num_fds entries, or NULL */
+  const struct dmtcp_fd_extra *extras; /* num_fd_extras entries, or NULL */
+  const char *strings;                 /* strings_len bytes */
+  const unsigned char *ipc;            /* the IPC table (ipc_table_len bytes), or NULL (ipc_image.h) */
+  const struct dmtcp_zombie *zombies;  /* num_zombies entries, or NULL */
 };
+
+/* A string of the image's string table (validated by image_open). */
+const char *image_string(const struct image *img, uint32_t off);
 
 /* Opens and validates header, tables and region table. strict: refuse an
  * image of another user. Returns 0, or -1 with the reason in err. */
@@ -37,6 +44,9 @@ long image_chunks(const struct image *img, struct chunk_ref **out, char *err, si
 /* Decodes a chunk into dest (npages pages, already zero), verifying its
  * checksum. scratch: DMTCP_CHUNK_PAGES pages. Returns 0 or -1 with err. */
 int chunk_decode(const struct chunk_ref *c, void *dest, void *scratch, char *err, size_t errlen);
+/* Checks the stored bytes of a chunk that will not be decoded (its region is
+ * mapped from its unchanged file) against their stored_check. 0 or -1 with err. */
+int chunk_check_stored(const struct chunk_ref *c, char *err, size_t errlen);
 
 const char *region_kind_name(uint32_t kind);
 #endif

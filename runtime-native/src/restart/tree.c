@@ -1,7 +1,11 @@
 #include "restart/tree.h"
 
 #include "common/coord_select.h"
+#include "restart/fds/fdrestore.h"
+#include "restart/sysv_restore.h"
+#include "restart/zombies.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -14,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,7 +58,7 @@ int tree_enter_namespaces(char *why, size_t whylen) {
     snprintf(why, whylen, "cannot make the mount namespace private: %s", strerror(errno));
     return -1;
   }
-  return 0;
+  return user;
 }
 
 /* ---- inside the namespace ------------------------------------------------ */
@@ -88,49 +93,6 @@ static int g_n;
 static void (*g_restore_one)(int);
 static int g_quiet;
 
-/* ---- pipes ------------------------------------------------------------- */
-
-/* Every pipe of the computation is made once, by process 1, and reaches the
- * processes that held it by inheritance, parked at descriptors above any the
- * images use; each process then takes its own ends to their old numbers and
- * closes the rest, so no process keeps an end it did not have (a stray write
- * end would keep its readers from ever seeing end-of-file). */
-struct made_pipe { uint64_t ino; int rfd, wfd; };
-static struct made_pipe g_made[1024];
-static int g_nmade;
-
-/* Above every descriptor number an image uses. */
-static int parking_base(void) {
-  int top = 2;
-  for (int i = 0; i < g_n; i++)
-    for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++)
-      if (g_imgs[i].fds[k].fd > top) top = g_imgs[i].fds[k].fd;
-  return top + 1;
-}
-
-static int make_pipes(void) {
-  int base = parking_base();
-  for (int i = 0; i < g_n; i++) {
-    for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++) {
-      const struct dmtcp_fd_record *r = &g_imgs[i].fds[k];
-      int seen = 0;
-      for (int m = 0; m < g_nmade && !seen; m++) seen = g_made[m].ino == r->ino;
-      if (seen || g_nmade == 1024) continue;
-      int p[2];
-      if (pipe(p) != 0) return -1;
-      if (r->pipe_size) fcntl(p[0], F_SETPIPE_SZ, (int)r->pipe_size);
-      struct made_pipe *m = &g_made[g_nmade++];
-      m->ino = r->ino;
-      m->rfd = fcntl(p[0], F_DUPFD, base);
-      m->wfd = fcntl(p[1], F_DUPFD, base);
-      close(p[0]);
-      close(p[1]);
-      if (m->rfd < 0 || m->wfd < 0) return -1;
-    }
-  }
-  return 0;
-}
-
 /* ---- shared memory -------------------------------------------------------
  * A MAP_SHARED region (anonymous shared memory, POSIX or System V shm, a
  * shared file mapping) is one object for all the processes that map it
@@ -138,13 +100,14 @@ static int make_pipes(void) {
  * once, as a memfd holding the checkpointed contents, and every process maps
  * that memfd where it had the object (restorer RS_SHARED), so a semaphore or
  * a counter in it is shared again after restart. */
-struct shared_obj { uint64_t dev, ino, size; int fd; };
+struct shared_obj { uint64_t dev, ino, size; int fd; const char *path; };
 static struct shared_obj g_objs[512];
 static int g_nobjs;
 
 static int is_shared(const struct dmtcp_region *r) {
   return (r->kind == DMTCP_REGION_SHARED_ANON || r->kind == DMTCP_REGION_SHARED_FILE) &&
-         (r->flags & DMTCP_RF_HAS_DATA) && r->object_ino != 0;
+         (r->flags & DMTCP_RF_HAS_DATA) && r->object_ino != 0 &&
+         !(r->flags & DMTCP_RF_CONTENT_ONLY) && !sysv_by_shmat(r); /* System V: sysv_restore.c */
 }
 
 static struct shared_obj *object_of(const struct dmtcp_region *r) {
@@ -156,6 +119,14 @@ static struct shared_obj *object_of(const struct dmtcp_region *r) {
 int tree_shared_fd(const struct dmtcp_region *r) {
   struct shared_obj *o = is_shared(r) ? object_of(r) : NULL;
   return o ? o->fd : -1;
+}
+
+/* The recreated object of device dev, inode ino (a memfd descriptor of the program
+ * that also maps it), or -1. */
+static int shared_object_fd(uint64_t dev, uint64_t ino) {
+  for (int k = 0; k < g_nobjs; k++)
+    if (g_objs[k].dev == dev && g_objs[k].ino == ino) return g_objs[k].fd;
+  return -1;
 }
 
 /* Reports its own failure in one line. */
@@ -175,14 +146,29 @@ static int make_shared_objects(int base) {
         o->ino = r->object_ino;
         o->fd = -1;
         o->size = 0;
+        o->path = r->kind == DMTCP_REGION_SHARED_FILE ? r->path : NULL;
       }
       uint64_t end = r->file_offset + (r->end - r->start);
       if (end > o->size) o->size = end;
     }
   }
   for (int k = 0; k < g_nobjs; k++) {
-    int fd = (int)syscall(SYS_memfd_create, "dmtcp-shared", 0);
-    if (fd < 0 || ftruncate(fd, (off_t)g_objs[k].size) != 0 || (g_objs[k].fd = fcntl(fd, F_DUPFD, base)) < 0) {
+    /* A file that is still there is the object again (QUICK-START's heuristic: a
+     * file the user may write gets the checkpointed contents, and stays linked to
+     * the mapping); an unlinked one, or anonymous shared memory, is a memfd (which
+     * may carry seals, as a memfd of the program). */
+    struct stat st;
+    const char *path = g_objs[k].path;
+    int fd = -1;
+    int real = 0;
+    /* (never a file that is shorter than the mappings: it is not resized) */
+    if (path && !strstr(path, " (deleted)") && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size >= g_objs[k].size) {
+      fd = open(path, O_RDWR | O_CLOEXEC);
+      real = fd >= 0;
+    }
+    if (fd < 0) fd = (int)syscall(SYS_memfd_create, "dmtcp-shared", MFD_ALLOW_SEALING);
+    if (fd < 0 || (!real && ftruncate(fd, (off_t)g_objs[k].size) != 0) || (g_objs[k].fd = fcntl(fd, F_DUPFD, base)) < 0) {
       fprintf(stderr, "dmtcp_restart: cannot recreate a shared memory object of %llu bytes: %s\n",
               (unsigned long long)g_objs[k].size, strerror(errno));
       return -1;
@@ -227,61 +213,67 @@ static int make_shared_objects(int base) {
   return 0;
 }
 
-static void take_own_pipes(int i) {
-  for (uint32_t k = 0; k < g_imgs[i].h->num_fds; k++) {
-    const struct dmtcp_fd_record *r = &g_imgs[i].fds[k];
-    for (int m = 0; m < g_nmade; m++) {
-      if (g_made[m].ino != r->ino) continue;
-      int from = r->kind == DMTCP_FD_PIPE_READ ? g_made[m].rfd : g_made[m].wfd;
-      if (dup2(from, r->fd) < 0) break;
-      fcntl(r->fd, F_SETFD, (int)r->fd_flags);
-      fcntl(r->fd, F_SETFL, (int)(r->status_flags & (O_NONBLOCK | O_ASYNC)));
-    }
-  }
-  for (int m = 0; m < g_nmade; m++) {
-    close(g_made[m].rfd);
-    close(g_made[m].wfd);
-  }
-}
-
 /* A new process with pid `want` (as the image had it), or any pid if the
- * namespace cannot give that one. */
-static pid_t clone_with_pid(pid_t want) {
+ * namespace cannot give that one (or none at all with exact). With
+ * CLONE_PARENT in flags the new process is the caller's sibling: its parent
+ * is the caller's parent, its session and group the caller's. */
+static pid_t clone_with_pid(pid_t want, uint64_t flags, int exact) {
   struct clone_args ca;
   memset(&ca, 0, sizeof ca);
-  ca.exit_signal = SIGCHLD;
+  ca.flags = flags;
+  ca.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD; /* (CLONE_PARENT: the caller's own) */
   if (want > 1) {
     ca.set_tid = (uint64_t)(uintptr_t)&want;
     ca.set_tid_size = 1;
   }
   long pid = syscall(SYS_clone3, &ca, sizeof ca);
-  if (pid < 0 && want > 1) {
+  if (pid < 0 && want > 1 && !exact) {
     if (!g_quiet)
       fprintf(stderr, "dmtcp_restart: cannot give a process its pid %d back (%s); it gets another\n", (int)want,
               strerror(errno));
-    memset(&ca, 0, sizeof ca);
-    ca.exit_signal = SIGCHLD;
+    ca.set_tid = 0;
+    ca.set_tid_size = 0;
     pid = syscall(SYS_clone3, &ca, sizeof ca);
   }
   return (pid_t)pid;
 }
 
+static int g_report_fd = -1;
+
 /* Creates image i's process, which first creates its own children (so they
- * are its children again) and then restores itself. Returns its pid. */
-static pid_t spawn(int i) {
+ * are its children again) and then restores itself. Returns its pid. With
+ * CLONE_PARENT in flags (a ghost creating a root of its session, see below)
+ * the caller cannot set the new process's group, so it waits until the
+ * process has done it itself. */
+static pid_t spawn(int i, uint64_t flags) {
   const struct dmtcp_image_header *h = g_imgs[i].h;
-  pid_t pid = clone_with_pid((pid_t)h->vpid);
+  int placed[2] = {-1, -1};
+  if ((flags & CLONE_PARENT) && pipe2(placed, O_CLOEXEC) != 0) placed[0] = placed[1] = -1;
+  pid_t pid = clone_with_pid((pid_t)h->vpid, flags, 0);
   if (pid != 0) {
     /* Parent and child both set the group, as shells do, so that a sibling
      * created next can join it whichever runs first. */
-    if (pid > 0 && h->vsid != h->vpid && h->vpgid != 0) setpgid(pid, (pid_t)h->vpgid);
+    if (pid > 0 && !(flags & CLONE_PARENT) && h->vsid != h->vpid && h->vpgid != 0) setpgid(pid, (pid_t)h->vpgid);
+    if (placed[0] >= 0) {
+      close(placed[1]);
+      char c;
+      while (read(placed[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      close(placed[0]);
+    }
     return pid;
   }
   catch_forwarded(SIG_DFL);
+  if (g_report_fd >= 0) close(g_report_fd); /* a session ghost's, to process 1 */
+  g_report_fd = -1;
   if (h->vsid == h->vpid) {
     setsid();
   } else if (h->vpgid != 0) {
     setpgid(0, h->vpgid == h->vpid ? 0 : (pid_t)h->vpgid);
+  }
+  if (placed[0] >= 0) {
+    close(placed[0]);
+    close(placed[1]); /* the creator reads end-of-file: placed */
   }
   /* its children, in pid order: a group's leader usually has the lowest pid */
   int order[4096];
@@ -294,8 +286,9 @@ static pid_t spawn(int i) {
       order[b] = order[b - 1];
       order[b - 1] = t;
     }
-  for (int k = 0; k < norder; k++) spawn(order[k]);
-  take_own_pipes(i);
+  for (int k = 0; k < norder; k++) spawn(order[k], 0);
+  zombies_recreate(&g_imgs[i], g_quiet); /* its children that had ended and were not reaped */
+  fdr_take(i);
   g_restore_one(i);
   _exit(dmtcp_fail_rc()); /* not reached */
 }
@@ -308,24 +301,223 @@ static int is_root(int i) {
   return 1;
 }
 
-/* Process 1 of the namespace: mounts its /proc, creates the roots, reaps
- * every orphan, and ends with the first root's exit status. */
+/* ---- ghosts --------------------------------------------------------------
+ * A session or process group whose leader was outside the computation (the
+ * shell or the harness that ran dmtcp_launch) has no process with its id in
+ * the namespace: getsid() and getpgrp() would say 0. So a placeholder, a
+ * ghost, stands in for each leader, with its pid: a session ghost (pid = the
+ * session id) calls setsid() and creates the roots of its session, so they
+ * inherit the session; a group ghost (pid = the group id), created by its
+ * session's ghost, calls setpgid(0, 0), and the processes of that group join
+ * it. The roots are created with CLONE_PARENT: their parent is process 1, as
+ * for every other root, so a ghost is nobody's parent and never shows in the
+ * program's children, and process 1 still reaps the roots and sees the first
+ * one's exit status. Ghosts run no program code, ignore every signal they
+ * can, and are killed by process 1 once no other process is left.
+ * When the session's leader was not even in the pid namespace the program
+ * ran in (a container's shell, a CI runner: getsid() said 0), process 1 is
+ * in dmtcp_restart's session, which the namespace cannot see either, so the
+ * session needs no ghost; the group still does, and process 1 creates it. */
+struct ghost { pid_t pid, sid; }; /* sid == pid: a session ghost; sid 0: a group ghost of process 1 */
+static struct ghost g_ghosts[256];
+static int g_nghosts;
+
+static int is_member_pid(uint32_t pid) {
+  for (int j = 0; j < g_n; j++)
+    if (g_imgs[j].h->vpid == pid) return 1;
+  return 0;
+}
+
+static int has_ghost(pid_t pid) {
+  for (int k = 0; k < g_nghosts; k++)
+    if (g_ghosts[k].pid == pid) return 1;
+  return 0;
+}
+
+/* The session of image i needs a ghost: its leader is not in the computation. */
+static int outside_session(int i) {
+  const struct dmtcp_image_header *h = g_imgs[i].h;
+  return h->vsid > 1 && h->vsid != h->vpid && !is_member_pid(h->vsid);
+}
+
+static void plan_ghosts(void) {
+  for (int i = 0; i < g_n; i++) {
+    const struct dmtcp_image_header *h = g_imgs[i].h;
+    if (h->vsid == 0 && h->vpgid > 1 && !is_member_pid(h->vpgid) && !has_ghost((pid_t)h->vpgid) &&
+        g_nghosts < 256)
+      g_ghosts[g_nghosts++] = (struct ghost){(pid_t)h->vpgid, 0}; /* a group ghost of process 1's */
+    if (!outside_session(i)) continue;
+    if (!has_ghost((pid_t)h->vsid) && g_nghosts < 256)
+      g_ghosts[g_nghosts++] = (struct ghost){(pid_t)h->vsid, (pid_t)h->vsid};
+    if (h->vpgid > 1 && h->vpgid != h->vsid && !is_member_pid(h->vpgid) && !has_ghost((pid_t)h->vpgid) &&
+        g_nghosts < 256)
+      g_ghosts[g_nghosts++] = (struct ghost){(pid_t)h->vpgid, (pid_t)h->vsid};
+  }
+}
+
+static void close_inherited(void) {
+  fdr_close_parked();
+  for (int k = 0; k < g_nobjs; k++) close(g_objs[k].fd);
+  for (int i = 0; i < g_n; i++) image_close((struct image *)&g_imgs[i]);
+}
+
+/* What a ghost does once it is in place: nothing, holding no descriptor
+ * (process 1 reads its report to the end) nor image of the computation. */
+static _Noreturn void ghost_rest(void) {
+  close_inherited();
+  if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0) /* a ghost writes nothing */
+    for (int fd = 0; fd < 1024; fd++) close(fd);
+  for (int sig = 1; sig < 65; sig++) signal(sig, SIG_IGN); /* SIGCHLD ignored: children reaped */
+  prctl(PR_SET_NAME, (unsigned long)"dmtcp-ghost", 0, 0, 0);
+  for (;;) pause();
+}
+
+struct ghost_report { int index; pid_t pid; }; /* index -1: a group ghost */
+
+/* Creates group ghost g, leading its group; its pid, or -1 (said). */
+static pid_t group_ghost(int g) {
+  pid_t pid = clone_with_pid(g_ghosts[g].pid, 0, 1);
+  if (pid == 0) {
+    setpgid(0, 0);
+    ghost_rest();
+  }
+  if (pid < 0) {
+    if (!g_quiet)
+      fprintf(stderr, "dmtcp_restart: cannot recreate process group %d (%s); its processes restart in another\n",
+              (int)g_ghosts[g].pid, strerror(errno));
+    return -1;
+  }
+  setpgid(pid, pid); /* both, so that a root created next finds the group */
+  return pid;
+}
+
+/* In session ghost k: create the session's group ghosts, then its roots, and
+ * tell process 1 (report) each one's pid. */
+static _Noreturn void session_ghost(int k, int report) {
+  pid_t sid = g_ghosts[k].pid;
+  g_report_fd = report;
+  if (setsid() < 0) _exit(dmtcp_fail_rc());
+  for (int g = 0; g < g_nghosts; g++) {
+    if (g_ghosts[g].sid != sid || g_ghosts[g].pid == sid) continue;
+    pid_t pid = group_ghost(g);
+    if (pid < 0) continue;
+    struct ghost_report r = {-1, pid};
+    if (write(report, &r, sizeof r) != (ssize_t)sizeof r) _exit(dmtcp_fail_rc());
+  }
+  for (int i = 0; i < g_n; i++) {
+    if (!is_root(i) || !outside_session(i) || (pid_t)g_imgs[i].h->vsid != sid) continue;
+    struct ghost_report r = {i, spawn(i, CLONE_PARENT)};
+    if (write(report, &r, sizeof r) != (ssize_t)sizeof r) _exit(dmtcp_fail_rc());
+  }
+  close(report);
+  ghost_rest();
+}
+
+static pid_t g_live_ghosts[256];
+static int g_nlive_ghosts;
+
+static int is_live_ghost(pid_t pid) {
+  for (int k = 0; k < g_nlive_ghosts; k++)
+    if (g_live_ghosts[k] == pid) return 1;
+  return 0;
+}
+
+/* 1 while a process other than process 1 and the ghosts is in the namespace
+ * (in its own /proc), zombies included. */
+static int members_left(void) {
+  DIR *d = opendir("/proc");
+  if (!d) return 1;
+  int left = 0;
+  struct dirent *e;
+  while (!left && (e = readdir(d))) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    left = *end == '\0' && pid > 1 && !is_live_ghost((pid_t)pid);
+  }
+  closedir(d);
+  return left;
+}
+
+/* Ids a restored process or thread will ask for, so that no process the
+ * namespace numbers itself (dmtcp_restart's staging threads, a pid not given
+ * back, a fork of the program) takes one before its owner is back: the
+ * namespace's next pid starts above them all. */
+static void number_after_the_images(void) {
+  uint32_t top = 1;
+  for (int i = 0; i < g_n; i++) {
+    const struct dmtcp_image_header *h = g_imgs[i].h;
+    uint32_t ids[] = {h->vpid, h->vpgid, h->vsid};
+    for (int k = 0; k < 3; k++)
+      if (ids[k] > top) top = ids[k];
+    for (uint32_t t = 0; t < h->num_threads; t++)
+      if (g_imgs[i].threads[t].tid > top) top = g_imgs[i].threads[t].tid;
+    if (zombies_top_pid(&g_imgs[i]) > top) top = zombies_top_pid(&g_imgs[i]);
+  }
+  char text[16];
+  snprintf(text, sizeof text, "%u", top);
+  write_file("/proc/sys/kernel/ns_last_pid", text); /* best effort: only a pid not given back would suffer */
+}
+
+/* Process 1 of the namespace: mounts its /proc, creates the roots (and the
+ * ghosts), reaps every orphan, and ends with the first root's exit status. */
 static _Noreturn void tree_init(void) {
   /* If dmtcp_restart is killed, so is the computation: process 1's death ends
    * its pid namespace. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0 && !g_quiet)
+  int own_proc = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0;
+  if (!own_proc && !g_quiet)
     fprintf(stderr, "dmtcp_restart: cannot mount /proc for the pid namespace (%s); /proc/<pid> shows other pids\n",
             strerror(errno));
-  if (make_pipes() != 0) {
-    fprintf(stderr, "dmtcp_restart: cannot recreate the computation's pipes: %s\n", strerror(errno));
-    _exit(dmtcp_fail_rc());
-  }
-  if (make_shared_objects(parking_base()) != 0) _exit(dmtcp_fail_rc());
+  if (own_proc) number_after_the_images();
+  if (make_shared_objects(fdr_parking_base()) != 0) _exit(dmtcp_fail_rc());
+  /* every descriptor the processes had, made once, parked for them to take */
+  if (fdr_create(shared_object_fd) != 0) _exit(dmtcp_fail_rc());
+  if (sysv_create_objects() != 0) _exit(dmtcp_fail_rc()); /* IPC objects with their ids */
   catch_forwarded(remember);
+  /* Without our own /proc we could not tell when only ghosts are left. */
+  if (own_proc) plan_ghosts();
   pid_t roots[4096];
+  int root_index[4096];
   int nroots = 0, first = -1;
-  /* images[0]'s root first: it is the foreground process whose status we return */
+  int by_ghost[4096] = {0}; /* image index: its root was created by a session ghost */
+  for (int k = 0; k < g_nghosts; k++) { /* the groups of the invisible session, before their roots */
+    if (g_ghosts[k].sid != 0) continue;
+    pid_t pid = group_ghost(k);
+    if (pid > 0) g_live_ghosts[g_nlive_ghosts++] = pid;
+  }
+  for (int k = 0; k < g_nghosts; k++) {
+    if (g_ghosts[k].pid != g_ghosts[k].sid) continue;
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) break;
+    pid_t pid = clone_with_pid(g_ghosts[k].pid, 0, 1);
+    if (pid == 0) {
+      close(report[0]);
+      session_ghost(k, report[1]);
+    }
+    close(report[1]);
+    if (pid < 0) {
+      if (!g_quiet)
+        fprintf(stderr, "dmtcp_restart: cannot recreate session %d (%s); its processes restart in another\n",
+                (int)g_ghosts[k].pid, strerror(errno));
+      close(report[0]);
+      continue;
+    }
+    g_live_ghosts[g_nlive_ghosts++] = pid;
+    struct ghost_report r;
+    ssize_t got;
+    while ((got = read(report[0], &r, sizeof r)) == (ssize_t)sizeof r || (got < 0 && errno == EINTR)) {
+      if (got < 0) continue;
+      if (r.index < 0) {
+        if (g_nlive_ghosts < 256) g_live_ghosts[g_nlive_ghosts++] = r.pid;
+      } else if (r.index < g_n && r.index < 4096 && nroots < 4096) {
+        by_ghost[r.index] = 1;
+        root_index[nroots] = r.index;
+        roots[nroots++] = r.pid;
+      }
+    }
+    close(report[0]);
+  }
+  /* images[0]'s root: the foreground process whose status we return */
   int top = 0;
   for (int guard = 0; guard < g_n && !is_root(top); guard++)
     for (int j = 0; j < g_n; j++)
@@ -335,16 +527,14 @@ static _Noreturn void tree_init(void) {
       }
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < g_n && nroots < 4096; i++) {
-      if (!is_root(i) || (pass == 0) != (i == top)) continue;
-      roots[nroots] = spawn(i);
-      if (i == top) first = nroots;
-      nroots++;
+      if (!is_root(i) || (i < 4096 && by_ghost[i]) || (pass == 0) != (i == top)) continue;
+      root_index[nroots] = i;
+      roots[nroots++] = spawn(i, 0);
     }
-  for (int m = 0; m < g_nmade; m++) { /* process 1 keeps no end open */
-    close(g_made[m].rfd);
-    close(g_made[m].wfd);
-  }
-  for (int k = 0; k < g_nobjs; k++) close(g_objs[k].fd);
+  for (int k = 0; k < nroots; k++)
+    if (root_index[k] == top) first = k;
+  close_inherited(); /* process 1 keeps no descriptor of theirs, nor the images (deleted at the next checkpoint) */
+  forward_pending(roots, nroots); /* what came while they were being created */
   int code = 0;
   for (;;) {
     int status;
@@ -360,6 +550,10 @@ static _Noreturn void tree_init(void) {
       if (roots[k] != pid) continue;
       roots[k] = 0;
       if (k == first) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (g_nlive_ghosts && !members_left()) { /* the computation has ended: so do the ghosts */
+      for (int k = 0; k < g_nlive_ghosts; k++) kill(g_live_ghosts[k], SIGKILL);
+      g_nlive_ghosts = 0;
     }
   }
   _exit(code);

@@ -2,15 +2,18 @@
  * they had: the images are restored inside a new pid namespace (with a user
  * namespace when not root), each process created by its original parent with
  * clone3(set_tid = its original pid), in its original session and process
- * group. The kernel then shows the program its original ids everywhere
+ * group (a placeholder process standing in for a session or group leader
+ * that was outside the computation). The kernel then shows the program its original ids everywhere
  * (getpid, getppid, kill, waitpid, /proc/<pid>, SIGCHLD), with no wrappers. */
 #ifndef DMTCP_RESTART_TREE_H
 #define DMTCP_RESTART_TREE_H
 
 #include "restart/image_read.h"
 
-/* Creates the namespaces (the caller's children will live in them). 0, or -1
- * with the reason in why: then the caller restarts without them. */
+/* Creates the namespaces (the caller's children will live in them). 0, 1 when
+ * that includes a user namespace (the processes will have capabilities there
+ * they must drop), or -1 with the reason in why: then the caller restarts
+ * without them. */
 int tree_enter_namespaces(char *why, size_t whylen);
 
 /* In the caller (outside the namespace): forks the namespace's first process,

@@ -1,13 +1,17 @@
 /* readdmtcp [--verify] image...: prints an image's header and region table
  * (DMTCP's readdmtcp.sh, for our format). --verify also checks every checksum.
  * A bad image gets one line naming it and the reason, and exit 99. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "restart/image_read.h"
+#include "restart/ipc_image.h"
 
 static void prot_str(uint32_t prot, char out[5], uint32_t kind) {
   out[0] = prot & 1 ? 'r' : '-';
@@ -15,6 +19,54 @@ static void prot_str(uint32_t prot, char out[5], uint32_t kind) {
   out[2] = prot & 4 ? 'x' : '-';
   out[3] = kind == DMTCP_REGION_SHARED_ANON || kind == DMTCP_REGION_SHARED_FILE ? 's' : 'p';
   out[4] = '\0';
+}
+
+static const char *fd_kind_name(uint32_t kind) {
+  static const char *names[] = {"?", "pipe-read", "pipe-write", "file", "dir", "device", "fifo", "tty",
+                                "pty-master", "pty-slave", "eventfd", "timerfd", "signalfd", "epoll",
+                                "inotify", "memfd", "socket", "other"};
+  return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+/* A socket's state and addresses: "connected inside pending, 127.0.0.1:4000 -> 127.0.0.1:80"
+ * (a listener that had to move: the address it had at the checkpoint too). */
+static void print_socket(const struct image *img, const struct dmtcp_fd_record *f) {
+  static const char *bits[] = {"listening", "connected", "bound", "inside", "peer-shut", "pending",
+                               "drained", "resend", "quiet", "peer-quiet", "peeked", "taken"};
+  printf("        state:");
+  for (unsigned b = 0; b < sizeof bits / sizeof bits[0]; b++)
+    if (f->u[3] & (1ull << b)) printf(" %s", bits[b]);
+  for (uint32_t which = 0; which < 3; which++)
+    for (uint32_t x = 0; x < f->num_extras; x++) {
+      const struct dmtcp_fd_extra *e = &img->extras[f->first_extra + x];
+      if (e->kind != DMTCP_FX_SOCKADDR || e->a != which || !e->path_len) continue;
+      unsigned char sa[128] = {0};
+      const char *hex = image_string(img, e->path_off);
+      size_t n = e->path_len / 2 < sizeof sa ? e->path_len / 2 : sizeof sa;
+      for (size_t i = 0; i < n; i++) {
+        char two[3] = {hex[2 * i], hex[2 * i + 1], 0};
+        sa[i] = (unsigned char)strtoul(two, NULL, 16);
+      }
+      char text[INET6_ADDRSTRLEN + 8] = "?";
+      uint16_t family;
+      memcpy(&family, sa, sizeof family);
+      if (family == AF_INET && n >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof in);
+        inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+        snprintf(text + strlen(text), sizeof text - strlen(text), ":%u", ntohs(in.sin_port));
+      } else if (family == AF_INET6 && n >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+        snprintf(text + strlen(text), sizeof text - strlen(text), ".%u", ntohs(in6.sin6_port));
+      } else if (family == AF_UNIX) {
+        snprintf(text, sizeof text, "unix");
+      }
+      printf("%s%s", which == 0 ? ", " : which == 1 ? " -> " : " (moved: at ", text);
+      if (which == 2) printf(")");
+    }
+  printf("\n");
 }
 
 int main(int argc, char **argv) {
@@ -64,19 +116,54 @@ int main(int argc, char **argv) {
       }
       char p[5];
       prot_str(reg->prot, p, reg->kind);
-      printf("  %016llx-%016llx %s %-11s %12llu %12llu  %s\n", (unsigned long long)reg->start,
+      printf("  %016llx-%016llx %s %-11s %12llu %12llu  %s%s\n", (unsigned long long)reg->start,
              (unsigned long long)reg->end, p, region_kind_name(reg->kind),
-             (unsigned long long)reg->data_len, zero, reg->path);
+             (unsigned long long)reg->data_len, zero, reg->path,
+             reg->flags & DMTCP_RF_FROM_FILE ? " (mapped from the file at restart)" : "");
     }
-    if (n < 0) {
-      fprintf(stderr, "readdmtcp: %s: %s\n", argv[i], err);
+    printf("  descriptors: %u\n", h->num_fds);
+    for (uint32_t k = 0; k < h->num_fds; k++) {
+      const struct dmtcp_fd_record *f = &img.fds[k];
+      printf("  %5d %-10s %s%s%s description %u:%d  %s\n", f->fd, fd_kind_name(f->kind),
+             f->flags & DMTCP_FDF_LEADER ? "leader " : "", f->flags & DMTCP_FDF_DELETED ? "deleted " : "",
+             f->data_region ? "saved " : "", f->desc_pid, f->desc_fd, f->path_len ? image_string(&img, f->path_off) : "");
+      if (f->kind == DMTCP_FD_SOCKET) print_socket(&img, f);
+    }
+    if (h->num_zombies) printf("  children that had ended, not reaped: %u\n", h->num_zombies);
+    for (uint32_t k = 0; k < h->num_zombies; k++) {
+      const struct dmtcp_zombie *z = &img.zombies[k];
+      if (z->how == DMTCP_ZOMBIE_EXITED) printf("  %7u exit code %u\n", z->pid, z->status);
+      else printf("  %7u killed by signal %u%s\n", z->pid, z->status, z->how == DMTCP_ZOMBIE_DUMPED ? " (core dumped)" : "");
+    }
+    char ipc_err[512] = "";
+    if (h->num_ipc && ipc_check_table(&img, ipc_err, sizeof ipc_err) == 0) {
+      printf("  IPC objects: %u\n", h->num_ipc);
+      for (uint32_t k = 0; k < h->num_ipc; k++) {
+        const struct dmtcp_ipc_record *rec = &ipc_records(&img)[k];
+        char what[320];
+        ipc_describe(rec, what, sizeof what);
+        if (rec->kind == DMTCP_IPC_MQ)
+          printf("    %s: mode %03o, owner %u:%u, at most %llu messages of %llu bytes, %u saved here%s\n", what,
+                 rec->mode, rec->uid, rec->gid, (unsigned long long)rec->limit, (unsigned long long)rec->size,
+                 rec->count, rec->flags & DMTCP_IPCF_REMOVED ? ", unlinked" : "");
+        else
+          printf("    %s: key %#x, mode %03o, owner %u:%u, %llu bytes%s, %u %s%s\n", what, (unsigned)rec->key, rec->mode,
+                 rec->uid, rec->gid, (unsigned long long)rec->size, rec->kind == DMTCP_IPC_MSG ? " at most" : "",
+                 rec->count, rec->kind == DMTCP_IPC_SEM ? "semaphores" : "messages",
+                 rec->flags & DMTCP_IPCF_REMOVED ? ", marked for removal" : "");
+      }
+    }
+    if (n < 0 || ipc_err[0]) {
+      fprintf(stderr, "readdmtcp: %s: %s\n", argv[i], n < 0 ? err : ipc_err);
       status = fail_rc;
     } else if (verify) {
       void *scratch = mmap(NULL, 2 * DMTCP_CHUNK_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       long c = 0;
       for (; c < n; c++) {
         memset(scratch, 0, DMTCP_CHUNK_PAGES * 4096);
-        if (chunk_decode(&chunks[c], scratch, (char *)scratch + DMTCP_CHUNK_PAGES * 4096, err, sizeof err) != 0) break;
+        if (chunk_check_stored(&chunks[c], err, sizeof err) != 0 ||
+            chunk_decode(&chunks[c], scratch, (char *)scratch + DMTCP_CHUNK_PAGES * 4096, err, sizeof err) != 0)
+          break;
       }
       if (c < n) {
         fprintf(stderr, "readdmtcp: %s: %s\n", argv[i], err);

@@ -44,7 +44,8 @@ Bugs == {"none",
          "commit_after_abort",   \* REACHED CHECKPOINTED still counted after ABORT
          "ignore_disconnect",    \* a disconnect during the barrier goes unnoticed
          "drop_suspended",       \* a member dying after it was suspended is dropped, not aborted
-         "ignore_write_error"}   \* REACHED CHECKPOINTED error=... counted as success
+         "ignore_write_error",   \* REACHED CHECKPOINTED error=... counted as success
+         "kill_after_release"}   \* a member leaving after the restart's release still KILLs the rest
 ASSUME Bug \in Bugs
 ASSUME MaxAttempts \in Nat /\ MaxCrashes \in Nat
 ASSUME MaxCoordCrashes \in Nat /\ MaxRestarts \in Nat /\ MaxWriteErrors \in Nat
@@ -108,13 +109,15 @@ VARIABLES
     committedAtts,  \* attempts that reached the commit point
     abortedAtts,    \* attempts that were aborted (or lost with the coordinator)
     rjoined,        \* upids that joined the restart being assembled
+    released,       \* processes sent ADVANCE state=RUNNING of a restart (running the program)
+    killedReleased, \* processes the coordinator sent KILL after it had released them
     crashes, ccrashes, restarts, werrors
 
 procVars  == <<pst, linked>>
 diskVars  == <<final, part, script>>
 coordVars == <<cphase, cstate, gen, gmembers, conn, waiting, rep, rnum>>
 ghostVars == <<att, attMembers, written, suspendedIn, patt, committedAtts, abortedAtts, rjoined,
-               crashes, ccrashes, restarts, werrors>>
+               crashes, ccrashes, restarts, werrors, released, killedReleased>>
 vars == <<procVars, diskVars, coordVars, ghostVars>>
 
 Alive(p)  == pst[p] \notin {"FRESH", "DEAD"}
@@ -144,6 +147,7 @@ TypeOK ==
     /\ patt \in [Procs -> 0..MaxAttempts]
     /\ committedAtts \subseteq Attempts /\ abortedAtts \subseteq Attempts
     /\ rjoined \subseteq Procs
+    /\ released \subseteq Procs /\ killedReleased \subseteq Procs
     /\ crashes \in 0..MaxCrashes /\ ccrashes \in 0..MaxCoordCrashes
     /\ restarts \in 0..MaxRestarts /\ werrors \in 0..MaxWriteErrors
 
@@ -159,6 +163,7 @@ Init ==
     /\ suspendedIn = {}
     /\ patt = [p \in Procs |-> 0]
     /\ committedAtts = {} /\ abortedAtts = {} /\ rjoined = {}
+    /\ released = {} /\ killedReleased = {}
     /\ crashes = 0 /\ ccrashes = 0 /\ restarts = 0 /\ werrors = 0
 
 -----------------------------------------------------------------------------
@@ -205,7 +210,7 @@ Join(p) ==
               /\ part' = [part EXCEPT ![p] = 0]
          ELSE UNCHANGED <<final, part>>
     /\ UNCHANGED <<script, cphase, cstate, gen, rnum, att, written, suspendedIn, patt,
-                   committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors>>
+                   committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors, released, killedReleased>>
 
 \* A process dies in any state (kill -9, crash, or a normal exit with BYE).
 \* Its files stay on disk; the coordinator learns of it later (Notice).
@@ -216,7 +221,7 @@ Crash(p) ==
     /\ linked' = [linked EXCEPT ![p] = FALSE]
     /\ crashes' = crashes + 1
     /\ UNCHANGED <<diskVars, coordVars, att, attMembers, written, suspendedIn, patt,
-                   committedAtts, abortedAtts, rjoined, ccrashes, restarts, werrors>>
+                   committedAtts, abortedAtts, rjoined, ccrashes, restarts, werrors, released, killedReleased>>
 
 \* The coordinator process dies: every connection closes and all its memory
 \* is gone; the disk (images, restart script) survives. A generation in
@@ -233,7 +238,7 @@ CoordCrash ==
     /\ rjoined' = {}
     /\ ccrashes' = ccrashes + 1
     /\ UNCHANGED <<pst, diskVars, att, attMembers, written, suspendedIn, patt, committedAtts,
-                   crashes, restarts, werrors>>
+                   crashes, restarts, werrors, released, killedReleased>>
 
 \* A new coordinator starts; it knows only what is on disk.
 CoordRestart ==
@@ -280,8 +285,9 @@ RestartLaunch(p) ==
     /\ rep' = [rep EXCEPT ![p] = "RESTARTING"]
     /\ linked' = [linked EXCEPT ![p] = TRUE]
     /\ conn' = conn \cup {p}
+    /\ released' = released \ {p}   \* a new incarnation, not released yet
     /\ UNCHANGED <<diskVars, waiting, att, attMembers, written, suspendedIn, patt,
-                   committedAtts, abortedAtts, crashes, ccrashes, werrors>>
+                   committedAtts, abortedAtts, crashes, ccrashes, werrors, killedReleased>>
 
 -----------------------------------------------------------------------------
 (* Coordinator.                                                             *)
@@ -305,7 +311,7 @@ StartCkpt ==
     /\ att' = att + 1
     /\ attMembers' = [attMembers EXCEPT ![att + 1] = conn]
     /\ UNCHANGED <<procVars, diskVars, conn, waiting, rep, rnum, written, suspendedIn, patt,
-                   committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors>>
+                   committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors, released, killedReleased>>
 
 \* Every member reached cstate: ADVANCE to the next state.
 Advance ==
@@ -314,8 +320,10 @@ Advance ==
        \/ cphase = "RESTART" /\ cstate \in {"NS_PUBLISHED", "NS_RESOLVED", "RS_REFILLED"}
           /\ cstate' = RestartNext(cstate)
     /\ AllReached
+    /\ released' = IF cphase = "RESTART" /\ cstate' = "RUNNING" THEN released \cup gmembers ELSE released
     /\ UNCHANGED <<procVars, diskVars, cphase, gen, gmembers, conn, waiting, rep, rnum,
-                   ghostVars>>
+                   att, attMembers, written, suspendedIn, patt, committedAtts, abortedAtts, rjoined,
+                   crashes, ccrashes, restarts, werrors, killedReleased>>
 
 \* The commit point: every member has written its image. The restart script
 \* (generation and image list) is written BEFORE ADVANCE state=REFILLED.
@@ -333,7 +341,7 @@ Commit ==
     /\ committedAtts' = committedAtts \cup {att}
     /\ UNCHANGED <<procVars, final, part, cphase, gen, gmembers, conn, waiting, rep, rnum,
                    att, attMembers, written, suspendedIn, patt, abortedAtts, rjoined,
-                   crashes, ccrashes, restarts, werrors>>
+                   crashes, ccrashes, restarts, werrors, released, killedReleased>>
 
 \* A member could not write its image: abort G as if it had died, but it
 \* stays connected and gets the ABORT too.
@@ -344,7 +352,7 @@ AbortOnError ==
     /\ abortedAtts' = abortedAtts \cup {att}
     /\ UNCHANGED <<procVars, diskVars, cstate, gen, gmembers, conn, waiting, rep, rnum,
                    att, attMembers, written, suspendedIn, patt, committedAtts, rjoined,
-                   crashes, ccrashes, restarts, werrors>>
+                   crashes, ccrashes, restarts, werrors, released, killedReleased>>
 
 \* Every member is back to RUNNING after the commit, or after an abort.
 EndCkpt ==
@@ -374,15 +382,20 @@ EndRestart ==
 \*    the generation goes on without it, as if it had ended just before;
 \*  * any other member of a generation not yet committed: ABORT it;
 \*  * member after the commit point: the commit stands, go on without it;
-\*  * member of a restart (assembling or running): the restart fails, KILL
-\*    every other process (a partial computation is never released).
+\*  * member of a restart before its release (ADVANCE state=RUNNING): the
+\*    restart fails, KILL every other process (a partial computation is
+\*    never released);
+\*  * member of a restart after its release: the computation is running; an
+\*    ordinary departure (a process that exits at once after the restart),
+\*    the others go on and the restart ends without it.
 Notice(p) ==
     /\ CoordUp
     /\ p \in conn
     /\ ~linked[p]
     /\ Bug = "ignore_disconnect" => ~(cphase = "CKPT" /\ p \in gmembers)
-    /\ IF cphase = "RESTART" /\ p \in gmembers
+    /\ IF cphase = "RESTART" /\ p \in gmembers /\ (cstate # "RUNNING" \/ Bug = "kill_after_release")
          THEN \* KILL to everyone connected; the coordinator forgets them.
+              /\ killedReleased' = killedReleased \cup ((conn \ {p}) \cap released)
               /\ pst' = [q \in Procs |-> IF q \in conn THEN "DEAD" ELSE pst[q]]
               /\ linked' = [q \in Procs |-> IF q \in conn THEN FALSE ELSE linked[q]]
               /\ cphase' = "IDLE" /\ cstate' = "NONE"
@@ -401,9 +414,9 @@ Notice(p) ==
                                /\ abortedAtts' = abortedAtts \cup {att}
                                /\ UNCHANGED attMembers
                    ELSE UNCHANGED <<cphase, abortedAtts, attMembers>>
-              /\ UNCHANGED <<procVars, cstate, rjoined>>
+              /\ UNCHANGED <<procVars, cstate, rjoined, killedReleased>>
     /\ UNCHANGED <<diskVars, gen, rep, rnum, att, written, suspendedIn, patt,
-                   committedAtts, crashes, ccrashes, restarts, werrors>>
+                   committedAtts, crashes, ccrashes, restarts, werrors, released>>
 
 -----------------------------------------------------------------------------
 (* Members.                                                                 *)
@@ -433,7 +446,7 @@ Step(p) ==
                         THEN suspendedIn \cup {<<att, p>>} ELSE suspendedIn
     /\ UNCHANGED <<linked, script, cphase, cstate, gen, gmembers, conn, waiting, rnum,
                    att, attMembers, committedAtts, abortedAtts, rjoined,
-                   crashes, ccrashes, restarts, werrors>>
+                   crashes, ccrashes, restarts, werrors, released, killedReleased>>
 
 \* The image cannot be written (disk full, permission, ...): the member
 \* removes what it wrote and sends REACHED state=CHECKPOINTED error=...
@@ -448,7 +461,7 @@ WriteFails(p) ==
     /\ werrors' = werrors + 1
     /\ UNCHANGED <<linked, diskVars, cphase, cstate, gen, gmembers, conn, waiting, rnum,
                    att, attMembers, written, suspendedIn, committedAtts, abortedAtts, rjoined,
-                   crashes, ccrashes, restarts>>
+                   crashes, ccrashes, restarts, released, killedReleased>>
 
 \* A member receives ABORT generation=G: delete its .part, refill, resume,
 \* REACHED state=RUNNING.
@@ -516,6 +529,11 @@ RestartReleasedOnlyWhenAllBack ==
 \* no user code until released.
 JoinersWait == \A p \in Procs : pst[p] = "WAIT" => p \notin gmembers
 
+\* Once a restart has released its members (ADVANCE state=RUNNING), the
+\* computation runs: a member leaving then (exiting at once, or killed) is an
+\* ordinary departure and the coordinator never KILLs a released member for it.
+ReleasedNeverKilled == killedReleased = {}
+
 -----------------------------------------------------------------------------
 (* Liveness (checked under Fairness).                                       *)
 
@@ -528,5 +546,9 @@ CkptCompletesOrAborts ==
 \* ... and the computation gets back to idle (members RUNNING again), unless
 \* the coordinator itself dies.
 BarrierEnds == (cphase \in {"CKPT", "ABORT"}) ~> (cphase \in {"IDLE", "DOWN"})
+
+\* A restart whose members are all back ends: it fails (KILL) before the
+\* release, or gets to idle with the members still there after it.
+RestartEnds == (cphase = "RESTART" /\ cstate # "RESTARTING") ~> (cphase \in {"IDLE", "DOWN"})
 
 =============================================================================

@@ -17,33 +17,34 @@ import java.util.Map;
  * @param slow           only with --slow
  * @param core           also run as an unprivileged user in CI
  * @param requiredTool   a command that must be on PATH, or null
+ * @param maxImageBytes  the images of a checkpoint together must not be larger (0: no limit)
  */
 public record Case(String name, List<String> argv, int processes, int cycles,
     Map<String, String> env, List<String> launchOptions, List<String> restartOptions, boolean slow,
-    boolean core, String requiredTool) {
+    boolean core, String requiredTool, long maxImageBytes) {
 
   static Case of(String name, String... argv) {
-    return new Case(name, List.of(argv), 1, 3, Map.of(), List.of(), List.of(), false, false, null);
+    return new Case(name, List.of(argv), 1, 3, Map.of(), List.of(), List.of(), false, false, null, 0);
   }
 
   Case asCore() {
-    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, slow, true, requiredTool);
+    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, slow, true, requiredTool, maxImageBytes);
   }
 
   Case asSlow() {
-    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, true, core, requiredTool);
+    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, true, core, requiredTool, maxImageBytes);
   }
 
   Case needs(String tool) {
-    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, slow, core, tool);
+    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, slow, core, tool, maxImageBytes);
   }
 
   Case launchOptions(String... options) {
-    return new Case(name, argv, processes, cycles, env, List.of(options), restartOptions, slow, core, requiredTool);
+    return new Case(name, argv, processes, cycles, env, List.of(options), restartOptions, slow, core, requiredTool, maxImageBytes);
   }
 
   Case processes(int n) {
-    return new Case(name, argv, n, cycles, env, launchOptions, restartOptions, slow, core, requiredTool);
+    return new Case(name, argv, n, cycles, env, launchOptions, restartOptions, slow, core, requiredTool, maxImageBytes);
   }
 
   Case env(String... keyValues) {
@@ -51,10 +52,14 @@ public record Case(String name, List<String> argv, int processes, int cycles,
     for (int i = 0; i + 1 < keyValues.length; i += 2) {
       m.put(keyValues[i], keyValues[i + 1]);
     }
-    return new Case(name, argv, processes, cycles, Map.copyOf(m), launchOptions, restartOptions, slow, core, requiredTool);
+    return new Case(name, argv, processes, cycles, Map.copyOf(m), launchOptions, restartOptions, slow, core, requiredTool, maxImageBytes);
+  }
+
+  Case maxImageBytes(long bytes) {
+    return new Case(name, argv, processes, cycles, env, launchOptions, restartOptions, slow, core, requiredTool, bytes);
   }
 
   Case restartOptions(String... options) {
-    return new Case(name, argv, processes, cycles, env, launchOptions, List.of(options), slow, core, requiredTool);
+    return new Case(name, argv, processes, cycles, env, launchOptions, List.of(options), slow, core, requiredTool, maxImageBytes);
   }
 }

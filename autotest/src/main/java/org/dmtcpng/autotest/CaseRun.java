@@ -111,6 +111,13 @@ public final class CaseRun implements AutoCloseable {
       fail("ckpt", cycle, t0, "the restart script names " + images.size() + " images, expected "
           + c.processes() + ": " + images);
     }
+    long bytes = 0;
+    for (Path image : images) {
+      bytes += Files.size(image);
+    }
+    if (c.maxImageBytes() > 0 && bytes > c.maxImageBytes()) {
+      fail("ckpt", cycle, t0, "the images take " + bytes + " bytes, more than " + c.maxImageBytes());
+    }
     for (Path image : images) {
       ProcResult v = runCommand(120, bin("readdmtcp"), "--verify", image.toString());
       if (v.rc != 0) {
@@ -347,6 +354,44 @@ public final class CaseRun implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+    removeIpcObjects();
+  }
+
+  /**
+   * A program that makes IPC objects lists them in ipc-cleanup, one a line: ipcrm options for
+   * System V objects, "mq NAME" for POSIX queues. Those of its first run, in the host's IPC
+   * namespace, outlive its processes (the restarted ones are in namespaces that end with them).
+   */
+  private void removeIpcObjects() {
+    Path list = work.resolve("ipc-cleanup");
+    if (!Files.exists(list)) {
+      return;
+    }
+    List<String> ipcrm = new ArrayList<>(List.of("ipcrm"));
+    List<String> unlink = new ArrayList<>(List.of("python3", "-c",
+        "import ctypes, sys\nlibc = ctypes.CDLL(None)\nfor n in sys.argv[1:]: libc.mq_unlink(n.encode())"));
+    for (String line : read(list).split("\n")) {
+      String l = line.strip();
+      if (l.startsWith("mq ")) {
+        unlink.add(l.substring(3).strip());
+      } else if (!l.isEmpty()) {
+        ipcrm.addAll(List.of(l.split("\\s+")));
+      }
+    }
+    try {
+      for (List<String> cmd : List.of(ipcrm, unlink)) {
+        if (cmd.size() > (cmd == ipcrm ? 1 : 3)) {
+          Process p = new ProcessBuilder(asUser(cmd)).redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+          p.waitFor(10, TimeUnit.SECONDS);
+        }
+      }
+      Files.deleteIfExists(list);
+    } catch (IOException e) {
+      // ipcrm or python3 missing: the objects stay
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -8,8 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.dmtcpng.coordinator.client.CommandClient;
+import org.dmtcpng.coordinator.protocol.Frame;
 
 /**
  * A test's work directory and the real processes it starts there (each with its output in
@@ -41,9 +44,16 @@ final class LiveProcesses implements AutoCloseable {
   }
 
   Process start(String name, String... cmd) throws IOException {
-    Process p = new ProcessBuilder(cmd).directory(work.toFile())
+    return start(name, Map.of(), cmd);
+  }
+
+  /** As start, with these variables added to the environment. */
+  Process start(String name, Map<String, String> env, String... cmd) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectOutput(out(name).toFile()).redirectErrorStream(true).start();
+        .redirectOutput(out(name).toFile()).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    Process p = pb.start();
     started.add(p);
     return p;
   }
@@ -67,6 +77,22 @@ final class LiveProcesses implements AutoCloseable {
   /** Processes that will no longer be descendants of what this started (orphans of a kill). */
   void alsoKill(List<ProcessHandle> handles) {
     others.addAll(handles);
+  }
+
+  /** The coordinator's status, or null when it does not answer. */
+  static Frame status(String port) {
+    try (CommandClient client = new CommandClient("127.0.0.1", Integer.parseInt(port), 2000)) {
+      client.setReadTimeout(5000);
+      return client.command("status", null);
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** How many processes the coordinator has, or -1 when it does not answer. */
+  static int peers(String port) {
+    Frame s = status(port);
+    return s == null ? -1 : Integer.parseInt(s.get("num_peers", "-1"));
   }
 
   static void await(BooleanSupplier condition) throws InterruptedException {

@@ -195,6 +195,29 @@ class BarrierTest {
   }
 
   @Test
+  void aMemberEndingOnceReleasedDoesNotFailTheRestart() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.rejoin(tc.port, "a", "comp-1", 4, 2);
+         SimClient b = SimClient.rejoin(tc.port, "b", "comp-1", 4, 2)) {
+      for (String state : Computation.RESTART_STATES) {
+        a.expect(MessageType.ADVANCE, state);
+        b.expect(MessageType.ADVANCE, state);
+        if (state.equals("RUNNING")) {
+          break;
+        }
+        a.reach(state, 4);
+        b.reach(state, 4);
+      }
+      // b is released and its program ends at once, before a's REACHED RUNNING arrives
+      b.close();
+      awaitPeers(tc, 1);
+      a.reach("RUNNING", 4);
+      assertNull(a.next(500), "the rest of the computation must not be killed");
+      awaitRunning(tc, 1);
+    }
+  }
+
+  @Test
   void aRestartMissingAMemberIsNeverReleased() throws Exception {
     try (TestCoordinator tc = new TestCoordinator(0);
          SimClient a = SimClient.rejoin(tc.port, "a", "comp-1", 2, 3);
@@ -206,6 +229,83 @@ class BarrierTest {
       try (SimClient other = SimClient.rejoin(tc.port, "c", "comp-1", 2, 5)) {
         assertEquals(MessageType.WELCOME, other.welcome.type(), "a new restart can begin");
       }
+    }
+  }
+
+  @Test
+  void aMemberThatLeavesAfterTheRestartReleasedItIsAnOrdinaryDeparture() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.rejoin(tc.port, "a", "comp-1", 6, 3);
+         SimClient b = SimClient.rejoin(tc.port, "b", "comp-1", 6, 3);
+         SimClient quick = SimClient.rejoin(tc.port, "quick", "comp-1", 6, 3)) {
+      for (String state : Computation.RESTART_STATES) {
+        for (SimClient c : List.of(a, b, quick)) {
+          c.expect(MessageType.ADVANCE, state);
+        }
+        if (state.equals("RUNNING")) {
+          quick.close(); // released, and it exits at once: no REACHED RUNNING from it
+          b.reach(state, 6);
+          a.reach(state, 6);
+        } else {
+          for (SimClient c : List.of(a, b, quick)) {
+            c.reach(state, 6);
+          }
+        }
+      }
+      awaitRunning(tc, 2);
+      assertNull(a.next(300), "a released member must not be killed because another one left");
+      assertNull(b.next(0));
+      assertFalse(a.isClosed() || b.isClosed());
+      // the computation goes on from generation 6 with the two that are left
+      a.auto();
+      b.auto();
+      Frame result = tc.bcheckpoint().get(10, TimeUnit.SECONDS);
+      assertEquals("DMT_COORD_SUCCESS", result.get("command_status"), "a checkpoint after the departure");
+      assertEquals("7", tc.command("status").get("last_ckpt_generation"));
+    }
+  }
+
+  @Test
+  void aMemberLeavingBeforeTheReleaseStillFailsTheRestart() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.rejoin(tc.port, "a", "comp-1", 2, 2);
+         SimClient b = SimClient.rejoin(tc.port, "b", "comp-1", 2, 2)) {
+      for (String state : List.of("NS_PUBLISHED", "NS_RESOLVED", "REFILLED")) {
+        a.expect(MessageType.ADVANCE, state);
+        b.expect(MessageType.ADVANCE, state);
+        a.reach(state, 2);
+        if (!state.equals("REFILLED")) {
+          b.reach(state, 2);
+        }
+      }
+      b.close(); // gone at REFILLED, before ADVANCE RUNNING
+      assertEquals(MessageType.KILL, a.next(5000).type(), "a restart that lost a member before its release fails");
+    }
+  }
+
+  @Test
+  void killAfterCheckpointKillsBeforeAnyMemberResumes() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a");
+         SimClient b = SimClient.join(tc.port, "b")) {
+      awaitRunning(tc, 2);
+      var done = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return tc.command("kcheckpoint");
+        } catch (java.io.IOException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      for (String state : List.of("SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED", "REFILLED")) {
+        a.expect(MessageType.ADVANCE, state);
+        b.expect(MessageType.ADVANCE, state);
+        a.reach(state, 1);
+        b.reach(state, 1);
+      }
+      assertEquals(MessageType.KILL, a.next(5000).type(), "KILL instead of ADVANCE RUNNING");
+      assertEquals(MessageType.KILL, b.next(5000).type(), "KILL instead of ADVANCE RUNNING");
+      assertEquals("DMT_COORD_SUCCESS", done.get(10, TimeUnit.SECONDS).get("command_status"));
+      assertEquals("1", tc.command("status").get("last_ckpt_generation"));
     }
   }
 
@@ -231,6 +331,27 @@ class BarrierTest {
       assertEquals(binary, found.get("value"));
       a.send(Frame.of(MessageType.NS_QUERY).with("key", "tcp:2"));
       assertEquals("NOT_FOUND", a.next(5000).get("status"));
+    }
+  }
+
+  @Test
+  void theNameServiceListsTheEntriesOfAPrefix() throws Exception {
+    try (TestCoordinator tc = new TestCoordinator(0);
+         SimClient a = SimClient.join(tc.port, "a");
+         SimClient b = SimClient.join(tc.port, "b")) {
+      a.send(Frame.of(MessageType.NS_PUBLISH).with("key", "moved:2").with("value", "y"));
+      a.send(Frame.of(MessageType.NS_PUBLISH).with("key", "moved:1").with("value", "x"));
+      a.send(Frame.of(MessageType.NS_PUBLISH).with("key", "other:1").with("value", "z"));
+      for (int i = 0; i < 3; i++) {
+        assertEquals("OK", a.next(5000).get("status"));
+      }
+      b.send(Frame.of(MessageType.NS_LIST).with("prefix", "moved:"));
+      Frame listed = b.next(5000);
+      assertEquals(MessageType.NS_ANSWER, listed.type());
+      assertEquals(java.util.List.of("moved:1", "moved:2"), listed.getAll("key"));
+      assertEquals(java.util.List.of("x", "y"), listed.getAll("value"));
+      b.send(Frame.of(MessageType.NS_LIST).with("prefix", "nothing:"));
+      assertTrue(b.next(5000).getAll("key").isEmpty());
     }
   }
 

@@ -62,6 +62,38 @@ final class Computation implements AutoCloseable {
     return started(name, argv);
   }
 
+  /**
+   * Writes a file (outside every temporary directory: those are saved with the image anyway)
+   * and launches bash holding it open on descriptor 3 (launch options first); returns the file
+   * once it runs. It is removed with the computation.
+   */
+  Path launchHolding(String contents, String... options) throws IOException {
+    // (the project itself may live in /tmp, as a fresh clone for CI does)
+    Path held = Path.of(System.getProperty("user.home"), ".cache", "dmtcp-fault-held-files");
+    Files.createDirectories(held);
+    heldDir = Files.createTempDirectory(held, "held");
+    Path notes = heldDir.resolve("notes.txt");
+    Files.writeString(notes, contents);
+    List<String> argv = new ArrayList<>(List.of(options));
+    argv.addAll(List.of("bash", "-c",
+        "exec 3<'" + notes + "'; i=0; while :; do echo PROGRESS $i; i=$((i+1)); read -t 0.1 <> /dev/zero; done"));
+    launch("holder", argv.toArray(String[]::new));
+    awaitRunning(1, Duration.ofSeconds(60));
+    return notes;
+  }
+
+  private Path heldDir;
+
+  /** A blocking checkpoint, then --kill; returns the images of the restart script. */
+  List<Path> checkpointAndKill() throws IOException, InterruptedException {
+    Bin.Result r = command("--bcheckpoint");
+    assertEquals(0, r.exitCode(), "checkpoint: " + r.stdout() + r.stderr());
+    List<Path> images = imagesOfRestartScript();
+    command("--kill");
+    awaitTrue(Duration.ofSeconds(30), "the computation to be gone", () -> status().contains("NUM_PEERS=0"));
+    return images;
+  }
+
   /** dmtcp_launch -j with its own checkpoint directory; output goes to dir/NAME.out. */
   Process launchInto(Path ckptDir, String name, String... command) throws IOException {
     List<String> argv = new ArrayList<>(List.of(Bin.path("dmtcp_launch"), "-j", "-p",
@@ -176,6 +208,9 @@ final class Computation implements AutoCloseable {
     coordinator.waitFor();
     if (!Boolean.getBoolean("fault.keep")) {
       deleteTree(dir);
+    }
+    if (heldDir != null) {
+      deleteTree(heldDir);
     }
   }
 

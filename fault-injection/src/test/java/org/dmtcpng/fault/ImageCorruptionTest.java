@@ -81,6 +81,26 @@ class ImageCorruptionTest {
     }
   }
 
+  @Test
+  void aRefusedRestartDoesNotLeaveTheCoordinatorItStarted() throws Exception {
+    byte[] m = pristine.clone();
+    m[m.length / 2] ^= 0x5a; // in a region's data: found while staging, after the coordinator started
+    Path file = computation.dir.resolve("refused.dmtcp");
+    Files.write(file, m);
+    Path portFile = computation.dir.resolve("refused.port");
+    Bin.Result r = Bin.run(60, computation.dir, Bin.path("dmtcp_restart"), "--new-coordinator", "-p", "0",
+        "--port-file", portFile.toString(), file.toString());
+    assertEquals(99, r.exitCode(), r.toString());
+    int port = Integer.parseInt(Files.readString(portFile).strip());
+    Computation.awaitTrue(Duration.ofSeconds(30), "the coordinator on port " + port + " to quit", () -> {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        return false;
+      } catch (java.io.IOException e) {
+        return true;
+      }
+    });
+  }
+
   /** A corrupted copy of the image and what was done to it. */
   private record Mutant(byte[] bytes, String what) {}
 

@@ -189,6 +189,19 @@ public final class Computation {
         maybeAbortDone();
       }
       case RESTART_GATHER, RESTART -> {
+        if (restartReleased()) {
+          // ADVANCE RUNNING went out: the computation runs, and a process that exits at once is an
+          // ordinary departure (spec-tla: Notice, ReleasedNeverKilled). The others go on.
+          participants.remove(id);
+          fx.log("process " + gone.upid + " ended after the restart of generation " + restartGeneration
+              + " released it; the others go on");
+          if (participants.isEmpty()) {
+            finish(true);
+          } else {
+            maybeStepComplete();
+          }
+          break;
+        }
         fx.log("restart of generation " + restartGeneration + " failed: process " + gone.upid
             + " is missing; the others are killed");
         for (Member m : members.values()) {
@@ -240,6 +253,11 @@ public final class Computation {
       fx.log("checkpoint generation " + gen + " of " + participants.size() + " processes");
     }
     advance();
+  }
+
+  /** The restart barrier has sent ADVANCE RUNNING: its members run the program again. */
+  private boolean restartReleased() {
+    return phase == Phase.RESTART && sequence.get(step).equals("RUNNING");
   }
 
   private long currentGeneration() {
@@ -316,6 +334,16 @@ public final class Computation {
       fx.committed(new CommittedGeneration(compId, generation, List.copyOf(images.values())));
       fx.log("generation " + generation + " committed: " + images.size() + " images");
     }
+    if (phase == Phase.CHECKPOINT && done.equals("REFILLED") && killAfter) {
+      // -kc: every image has its final name. Kill before ADVANCE RUNNING, so that no member runs
+      // again: a parent that saw its child die first would act on it (gcc's driver deletes the
+      // temporary files the restarted child needs).
+      fx.log("generation " + generation + " in place: every process is killed before it resumes");
+      killAll(); // the waiting ones too, before finish releases them
+      killAfter = false;
+      finish(true);
+      return;
+    }
     step++;
     if (step == sequence.size()) {
       finish(true);
@@ -388,6 +416,14 @@ public final class Computation {
     String value = names.get(key);
     Frame f = Frame.of(MessageType.NS_ANSWER).with("key", key);
     return value == null ? f.with("status", "NOT_FOUND") : f.with("status", "OK").with("value", value);
+  }
+
+  /** Every entry whose key starts with prefix, as repeated key and value fields (in key order). */
+  public Frame list(String prefix) {
+    Frame f = Frame.of(MessageType.NS_ANSWER).with("prefix", prefix).with("status", "OK");
+    names.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).sorted(Map.Entry.comparingByKey())
+        .forEach(e -> f.with("key", e.getKey()).with("value", e.getValue()));
+    return f;
   }
 
   public void update(long id, Frame f) {

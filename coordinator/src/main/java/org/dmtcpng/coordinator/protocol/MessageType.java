@@ -14,6 +14,7 @@ public final class MessageType {
   public static final int NS_PUBLISH = 20;
   public static final int NS_QUERY = 21;
   public static final int NS_ANSWER = 22;
+  public static final int NS_LIST = 23;
   public static final int COMMAND = 30;
   public static final int COMMAND_RESULT = 31;
   public static final int CKPT_REQUEST = 32;
@@ -23,7 +24,7 @@ public final class MessageType {
   public static boolean isKnown(int type) {
     return switch (type) {
       case HELLO, WELCOME, REFUSED, ADVANCE, REACHED, ABORT, KILL, BYE, UPDATE, NS_PUBLISH,
-          NS_QUERY, NS_ANSWER, COMMAND, COMMAND_RESULT, CKPT_REQUEST -> true;
+          NS_QUERY, NS_ANSWER, NS_LIST, COMMAND, COMMAND_RESULT, CKPT_REQUEST -> true;
       default -> false;
     };
   }

@@ -1,6 +1,8 @@
 package org.dmtcpng.coordinator.script;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,18 +19,22 @@ import org.dmtcpng.coordinator.barrier.CommittedGeneration;
  * Writes dmtcp_restart_script_&lt;comp&gt;.sh for a committed generation and points the symlink
  * dmtcp_restart_script.sh at it, atomically (docs/protocol.md, section 5). The script restarts
  * the processes of each host with one dmtcp_restart: the coordinator's own host locally and in
- * the foreground, the others through ssh. Editing a host name moves its processes.
+ * the foreground, the others through ssh, and waits for all. Editing a host name moves its
+ * processes. Java writes the data (hosts, images, paths); restart-body.sh is the logic.
  */
 public final class RestartScript {
+  /** The part of every script that does the work (src/main/resources). */
+  private static final String BODY = body();
+
   private final Path ckptDir;
   private final String dmtcpRestart;
-  private final String coordHost;
+  private final String localHost;
   private final int coordPort;
 
-  public RestartScript(Path ckptDir, String dmtcpRestart, String coordHost, int coordPort) {
+  public RestartScript(Path ckptDir, String dmtcpRestart, String localHost, int coordPort) {
     this.ckptDir = ckptDir;
     this.dmtcpRestart = dmtcpRestart;
-    this.coordHost = coordHost;
+    this.localHost = localHost;
     this.coordPort = coordPort;
   }
 
@@ -53,55 +59,57 @@ public final class RestartScript {
     for (CommittedGeneration.Image image : g.images()) {
       byHost.computeIfAbsent(image.host(), h -> new ArrayList<>()).add(image.path());
     }
-    String localName = localHostName();
-    boolean allLocal = byHost.keySet().stream().allMatch(h -> isLocal(h, localName));
     StringBuilder s = new StringBuilder();
     s.append("#!/bin/bash\n")
         .append("# Restarts computation ").append(g.compId()).append(" from generation ")
         .append(g.generation()).append(" (").append(g.images().size())
         .append(" processes), written by dmtcp_coordinator at ").append(Instant.now()).append(".\n")
         .append("# Usage: ./dmtcp_restart_script.sh [-h|--coord-host HOST] [-p|--coord-port PORT]\n")
-        .append("# Each host's images are restarted by one dmtcp_restart; the coordinator's host\n")
-        .append("# runs in the foreground, the others through ssh. To move processes to another\n")
-        .append("# host, edit the host name of their line in worker_ckpts below.\n")
+        .append("# Each host's images are restarted by one dmtcp_restart on that host: this one's in\n")
+        .append("# the foreground, the others through ssh, each told the coordinator's address as\n")
+        .append("# that host reaches it. The script waits for them all; one that fails stops the\n")
+        .append("# rest. To move processes to another host, edit the host name of their line in\n")
+        .append("# worker_ckpts below.\n")
         .append("set -u\n")
-        .append("coord_host=${DMTCP_COORD_HOST:-").append(quote(allLocal ? "localhost" : coordHost)).append("}\n")
+        .append("coord_host=${DMTCP_COORD_HOST:-localhost}\n")
         .append("coord_port=${DMTCP_COORD_PORT:-").append(coordPort).append("}\n")
         .append("while [ $# -gt 0 ]; do\n")
         .append("  case $1 in\n")
         .append("    -h|--coord-host) coord_host=$2; shift 2;;\n")
         .append("    -p|--coord-port) coord_port=$2; shift 2;;\n")
-        .append("    --help) sed -n '2,5p' \"$0\"; exit 0;;\n")
-        .append("    *) echo \"$0: unknown option $1\" >&2; exit 2;;\n")
+        .append("    --help) sed -n '2,8p' \"$0\"; exit 0;;\n")
+        .append("    *) echo \"$0: unknown option $1\" >&2; exit 99;;\n")
         .append("  esac\n")
         .append("done\n")
         .append("dmtcp_restart=").append(quote(dmtcpRestart)).append("\n")
-        .append("local_host=").append(quote(localName)).append("\n\n")
+        .append("dmtcp_command=").append(quote(sibling("dmtcp_command"))).append("\n")
+        .append("dmtcp_coordinator=").append(quote(sibling("dmtcp_coordinator"))).append("\n")
+        .append("ckpt_dir=").append(quote(ckptDir.toAbsolutePath().toString())).append("\n")
+        .append("local_host=").append(quote(localHost)).append("\n\n")
         .append("# host:image [image...]\n")
         .append("worker_ckpts=(\n");
     for (Map.Entry<String, List<String>> e : byHost.entrySet()) {
       s.append("  ").append(quote(e.getKey() + ":" + String.join(" ", e.getValue()))).append("\n");
     }
-    s.append(")\n\n")
-        .append("foreground=\"\"\n")
-        .append("for entry in \"${worker_ckpts[@]}\"; do\n")
-        .append("  host=${entry%%:*}\n")
-        .append("  images=${entry#*:}\n")
-        .append("  if [ \"$host\" = \"$local_host\" ] || [ \"$host\" = localhost ]; then\n")
-        .append("    foreground=\"$foreground $images\"\n")
-        .append("  else\n")
-        .append("    ssh \"$host\" \"$dmtcp_restart\" --coord-host \"$coord_host\" --coord-port \"$coord_port\" $images &\n")
-        .append("  fi\n")
-        .append("done\n")
-        .append("if [ -n \"$foreground\" ]; then\n")
-        .append("  exec \"$dmtcp_restart\" --coord-host \"$coord_host\" --coord-port \"$coord_port\" $foreground\n")
-        .append("fi\n")
-        .append("wait\n");
+    s.append(")\n").append(BODY);
     return s.toString();
   }
 
-  private static boolean isLocal(String host, String localName) {
-    return host.equals(localName) || host.equals("localhost") || host.startsWith("127.");
+  /** Another command of the directory dmtcp_restart is in (or found on PATH like it). */
+  private String sibling(String command) {
+    int slash = dmtcpRestart.lastIndexOf('/');
+    return slash < 0 ? command : dmtcpRestart.substring(0, slash + 1) + command;
+  }
+
+  private static String body() {
+    try (InputStream in = RestartScript.class.getResourceAsStream("restart-body.sh")) {
+      if (in == null) {
+        throw new IllegalStateException("restart-body.sh is missing from the coordinator's jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** The kernel's host name, as the C runtime's gethostname() reports it. */

@@ -287,6 +287,7 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
         case MessageType.UPDATE -> computation.update(memberId, f);
         case MessageType.NS_PUBLISH -> ctx.writeAndFlush(computation.publish(f.require("key"), f.get("value", "")));
         case MessageType.NS_QUERY -> ctx.writeAndFlush(computation.query(f.require("key")));
+        case MessageType.NS_LIST -> ctx.writeAndFlush(computation.list(f.get("prefix", "")));
         case MessageType.CKPT_REQUEST -> checkpoint(false, null);
         default -> throw new ProtocolException("message type " + f.type() + " is not valid here");
       }
