@@ -4,12 +4,17 @@
  * directory descriptor, /dev/null with close-on-exec, and locks (flock, a
  * POSIX range lock, an OFD lock) on a lock file. The child shares the
  * parent's descriptor of another file (inherited: one offset for both) and
- * checks the parent's locks from descriptors of its own. They take turns
+ * checks the parent's locks from descriptors of its own. Both keep /proc
+ * files open: the parent its own /proc/self/stat and /proc/self/task, the
+ * child the parent's /proc/<pid>/stat; each must still name that process
+ * after a restart. They take turns
  * over two pipes moving the shared offset, each checking the other's move.
  * Files on disk are not rolled back by a restart, so the checks look only at
  * what the program itself last did. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -57,10 +62,24 @@ static void full_write(int fd, const void *buf, size_t n, const char *what) {
   }
 }
 
+/* Whether the /proc/<pid>/stat open at fd (read from its start) is pid's. */
+static int stat_names(int fd, pid_t pid) {
+  char buf[64];
+  ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+  if (got <= 0) return 0;
+  buf[got] = '\0';
+  return strtol(buf, NULL, 10) == (long)pid;
+}
+
 /* The child: the other side of the shared offset, and the locks seen from outside. */
 static void child(int shared, int from_parent, int to_parent) {
   pid_t parent = getppid();
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)parent);
+  int parent_stat = open(path, O_RDONLY | O_CLOEXEC);
+  if (parent_stat < 0) damaged("the child cannot open the parent's /proc/<pid>/stat");
   for (;;) {
+    if (!stat_names(parent_stat, parent)) damaged("the child's open /proc/<parent>/stat is not the parent's");
     uint64_t want;
     full_read(from_parent, &want, sizeof want, "the child lost its pipe");
     if ((uint64_t)lseek(shared, 0, SEEK_CUR) != want) damaged("the inherited descriptor no longer shares its offset with the parent's");
@@ -107,7 +126,12 @@ int main(void) {
   int del = open("files-deleted", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int dir = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (data < 0 || logf < 0 || del < 0 || dir < 0 || devnull < 0) damaged("cannot open the files");
+  int self_stat = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  int self_task = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (data < 0 || logf < 0 || del < 0 || dir < 0 || devnull < 0 || self_stat < 0 || self_task < 0)
+    damaged("cannot open the files");
+  char own_tid[24];
+  snprintf(own_tid, sizeof own_tid, "%d", (int)getpid()); /* the main thread's tid */
   fill(data, DATA_SIZE);
   fill(del, DELETED_SIZE);
   if (unlink("files-deleted") != 0) damaged("unlink failed");
@@ -149,6 +173,9 @@ int main(void) {
     close(probe);
     if (write(devnull, &n, sizeof n) != (ssize_t)sizeof n) damaged("/dev/null does not take writes");
     if (!(fcntl(devnull, F_GETFD) & FD_CLOEXEC) || (fcntl(data, F_GETFD) & FD_CLOEXEC)) damaged("close-on-exec flags changed");
+    /* its own /proc files */
+    if (!stat_names(self_stat, getpid())) damaged("the open /proc/self/stat is not this process's");
+    if (faccessat(self_task, own_tid, F_OK, 0) != 0) damaged("the open /proc/self/task does not list the main thread");
     /* the offset shared with the child */
     turn += 10;
     lseek(shared, (off_t)turn, SEEK_SET);

@@ -164,7 +164,6 @@ static int make_anonymous_file(const struct fdr_desc *d) {
 
 /* ---- files, directories, devices, FIFOs ----------------------------------- */
 
-#define OPEN_FLAGS(r) ((int)((r)->status_flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC | __O_TMPFILE)) | O_CLOEXEC | O_NOCTTY)
 
 /* --ckpt-open-files: a file that is gone comes back from the image; one that
  * is there is kept, unless it was launched with --allow-file-overwrite. */
@@ -186,7 +185,9 @@ static int put_back_saved(const struct fdr_desc *d, const char *path) {
 static int make_file(const struct fdr_desc *d) {
   const struct dmtcp_fd_record *r = d->rec;
   if (r->flags & DMTCP_FDF_DELETED) return make_anonymous_file(d);
-  const char *path = fdr_path(d->img, r);
+  const char *path = fdr_path(d->img, r), *rest;
+  uint32_t pid;
+  if (r->kind != DMTCP_FD_DEVICE && fdr_member_proc_path(path, &pid, &rest)) return -2; /* opened in place */
   if ((r->flags & DMTCP_FDF_SAVED) && put_back_saved(d, path) != 0) return -1;
   int fd = open(path, OPEN_FLAGS(r));
   if (fd < 0 && errno == ENOENT)

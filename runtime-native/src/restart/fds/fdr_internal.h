@@ -28,6 +28,10 @@ struct fdr_desc *fdr_find(uint32_t pid, int32_t fd);
 struct fdr_desc *fdr_desc_of(const struct dmtcp_fd_record *r);
 const char *fdr_path(const struct image *img, const struct dmtcp_fd_record *r);
 int fdr_pty_pair_inside(uint64_t index);
+int fdr_member_proc_path(const char *path, uint32_t *pid, const char **rest);
+
+/* how a file, directory or device is opened again */
+#define OPEN_FLAGS(r) ((int)((r)->status_flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC | __O_TMPFILE)) | O_CLOEXEC | O_NOCTTY)
 
 /* sockets.c */
 int fdr_sockets_begin(void);

@@ -2,6 +2,7 @@
  * each kind is in create.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,25 @@ struct fdr_desc *fdr_desc_of(const struct dmtcp_fd_record *r) { return fdr_find(
 
 const char *fdr_path(const struct image *img, const struct dmtcp_fd_record *r) {
   return r->path_len ? image_string(img, r->path_off) : "";
+}
+
+/* A path under /proc/<pid>/ of a member (a program reading its own /proc
+ * directory): it names the process only once that process exists again, so
+ * it is opened in place (fdr_take), not made in advance. Sets *pid and *rest
+ * (what follows /proc/<pid>, "" or "/..."). */
+int fdr_member_proc_path(const char *path, uint32_t *pid, const char **rest) {
+  if (strncmp(path, "/proc/", 6) != 0 || path[6] < '1' || path[6] > '9') return 0;
+  uint64_t v = 0;
+  const char *p = path + 6;
+  while (*p >= '0' && *p <= '9' && v <= UINT32_MAX) v = v * 10 + (uint64_t)(*p++ - '0');
+  if ((*p != '\0' && *p != '/') || v > UINT32_MAX) return 0;
+  for (int i = 0; i < g_fdr.n; i++) {
+    if (g_fdr.images[i].h->vpid != v) continue;
+    *pid = (uint32_t)v;
+    *rest = p;
+    return 1;
+  }
+  return 0;
 }
 
 /* Whether both ends of pipe ino are held inside the computation. */
@@ -216,6 +236,29 @@ static void take_terminal(const struct image *img, const struct dmtcp_fd_record 
   }
 }
 
+/* A member's /proc file, opened by the process that holds it: its own as
+ * /proc/self (its pid is its original one only in the pid namespace). */
+static void open_proc_in_place(const struct image *img, const struct dmtcp_fd_record *r) {
+  uint32_t pid;
+  const char *rest, *path = fdr_path(img, r);
+  if (!fdr_member_proc_path(path, &pid, &rest)) return;
+  char here[PATH_MAX];
+  if (pid == img->h->vpid) snprintf(here, sizeof here, "/proc/self%s", rest);
+  else snprintf(here, sizeof here, "%s", path);
+  int fd = open(here, OPEN_FLAGS(r));
+  if (fd < 0) {
+    if (!g_fdr.quiet)
+      fprintf(stderr, "dmtcp_restart: note: %s: cannot reopen %s (fd %d): %s; it is closed\n", img->path, path, r->fd,
+              strerror(errno));
+    return;
+  }
+  if (r->kind == DMTCP_FD_FILE || r->kind == DMTCP_FD_DIR) lseek(fd, r->offset, SEEK_SET);
+  if (fd != r->fd) {
+    dup2(fd, r->fd);
+    close(fd);
+  }
+}
+
 void fdr_take(int i) {
   const struct image *img = &g_fdr.images[i];
   for (uint32_t k = 0; k < img->h->num_fds; k++) {
@@ -224,6 +267,11 @@ void fdr_take(int i) {
     int fd = r->fd;
     if (!stdio_from_restart(r)) {
       struct fdr_desc *d = fdr_desc_of(r);
+      if (d && d->parked < 0 && (r->kind == DMTCP_FD_FILE || r->kind == DMTCP_FD_DIR)) {
+        open_proc_in_place(img, r);
+        fcntl(r->fd, F_SETFD, (int)r->fd_flags);
+        continue;
+      }
       if (!d || d->parked < 0 || dup2(d->parked, r->fd) < 0) continue;
       fcntl(r->fd, F_SETFD, (int)r->fd_flags);
     } else if (outside_terminal(r) && g_fdr.terminal >= 0) {

@@ -20,6 +20,20 @@ public final class ProgressLog {
     }
   }
 
+  /** What the program had printed when the file held {@code bytes} bytes (a snapshot taken earlier). */
+  public static ProgressLog readPrefix(Path file, long bytes) {
+    try {
+      if (!Files.exists(file)) {
+        return parse("");
+      }
+      byte[] all = Files.readAllBytes(file);
+      int n = (int) Math.min(all.length, Math.max(0, bytes));
+      return parse(new String(all, 0, n, StandardCharsets.ISO_8859_1));
+    } catch (IOException e) {
+      return parse("");
+    }
+  }
+
   public static ProgressLog parse(String text) {
     ProgressLog log = new ProgressLog();
     String[] lines = text.split("\n", -1);

@@ -36,4 +36,15 @@ class ProgressLogTest {
     assertEquals(8, log.last());
     assertEquals(2, log.progress().size());
   }
+
+  @Test
+  void onlyWhatWasPrintedBeforeTheSnapshotCounts(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.nio.file.Path out = dir.resolve("run0");
+    String before = "PROGRESS 1\nPROGRESS 2\n";
+    java.nio.file.Files.writeString(out, before + "ERROR parent: a child ended\n");
+    assertTrue(ProgressLog.readPrefix(out, before.length()).errors().isEmpty());
+    assertEquals(1, ProgressLog.readPrefix(out, before.length() + 30).errors().size());
+    assertEquals(1, ProgressLog.read(out).errors().size());
+  }
 }
