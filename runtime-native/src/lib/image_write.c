@@ -39,7 +39,11 @@
 #define BATCH 8   /* chunks per writev: large writes let the page cache use large folios */
 #define MAX_REGIONS 8192
 #define MAX_PRIVATE 64
-#define SINK_BYTES (8u << 20) /* O_DIRECT write size */
+/* O_DIRECT write size: 8 MiB streams at the device's speed; a smaller image
+ * gets a smaller buffer, a 32nd of its data down to 1 MiB, because every
+ * page of a fresh buffer costs a fault (and on a VM a host fault) per checkpoint. */
+#define SINK_MAX (8u << 20)
+#define SINK_MIN (1u << 20)
 
 /* Memory of the runtime itself that must not go into the image. */
 static struct { uintptr_t start, end; } g_private[MAX_PRIVATE];
@@ -171,15 +175,20 @@ static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *c
   s->data = raw;
   if (w->compress && h->raw_len) {
     /* A quick trial on a sample: incompressible data is stored as it is, so it
-     * costs a copy and nothing more. Data that compresses very well is likely
-     * to repeat with a long period, which only long-distance matching finds;
-     * it costs a fifth of the speed on ordinary data, so only there. */
+     * costs a copy and nothing more. Data that compresses very well may repeat
+     * with a long period, which only long-distance matching finds (an array of
+     * 4 KiB records); it is several times slower where the period is short,
+     * so it is used only when it does better on the sample too. */
     int worth = 1, ldm = 0;
     if (h->raw_len >= 128 * 1024) {
       size_t sample = 16 * 1024;
-      size_t got = ZSTD_compress2(cctx[0], s->zbuf, w->zcap, raw + h->raw_len / 2, sample);
+      const char *at = raw + h->raw_len / 2;
+      size_t got = ZSTD_compress2(cctx[0], s->zbuf, w->zcap, at, sample);
       worth = !ZSTD_isError(got) && got < sample * 15 / 16;
-      ldm = worth && got < sample / 8;
+      if (worth && got < sample / 8) {
+        size_t far = ZSTD_compress2(cctx[1], s->zbuf, w->zcap, at, sample);
+        ldm = !ZSTD_isError(far) && far <= got * 3 / 4;
+      }
     }
     if (worth) {
       size_t got = ZSTD_compress2(cctx[ldm], s->zbuf, w->zcap, raw, h->raw_len);
@@ -256,11 +265,12 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t off) {
 }
 
 /* Where the data stream goes: straight to the file, or, with O_DIRECT, through
- * an aligned buffer written in SINK_BYTES pieces at aligned offsets. */
+ * an aligned buffer written in pieces of its size at aligned offsets. */
 struct sink {
   int fd;
   int direct;
-  char *buf;          /* SINK_BYTES, page aligned; NULL when not direct */
+  char *buf;          /* cap bytes, page aligned; NULL when not direct */
+  size_t cap;
   size_t fill;
   uint64_t buf_off;   /* file offset of buf[0] */
 };
@@ -282,14 +292,14 @@ static int sink_put(struct sink *k, const struct iovec *iov, int n) {
     const char *p = iov[i].iov_base;
     size_t len = iov[i].iov_len;
     while (len) {
-      size_t take = SINK_BYTES - k->fill < len ? SINK_BYTES - k->fill : len;
+      size_t take = k->cap - k->fill < len ? k->cap - k->fill : len;
       memcpy(k->buf + k->fill, p, take);
       k->fill += take;
       p += take;
       len -= take;
-      if (k->fill == SINK_BYTES) {
-        if (sink_flush(k, SINK_BYTES) != 0) return -1;
-        k->buf_off += SINK_BYTES;
+      if (k->fill == k->cap) {
+        if (sink_flush(k, k->cap) != 0) return -1;
+        k->buf_off += k->cap;
         k->fill = 0;
       }
     }
@@ -556,9 +566,12 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
 
   /* Jobs: every chunk of every region with data. */
   size_t njobs = 0;
-  for (uint32_t i = 0; i < w.nregions; i++)
-    if (w.regions[i].flags & DMTCP_RF_HAS_DATA)
-      njobs += (w.regions[i].end - w.regions[i].start + CHUNK_BYTES - 1) / CHUNK_BYTES;
+  uint64_t data_bytes = 0; /* at most: zero pages are holes */
+  for (uint32_t i = 0; i < w.nregions; i++) {
+    if (!(w.regions[i].flags & DMTCP_RF_HAS_DATA)) continue;
+    njobs += (w.regions[i].end - w.regions[i].start + CHUNK_BYTES - 1) / CHUNK_BYTES;
+    data_bytes += w.regions[i].end - w.regions[i].start;
+  }
   jobs_cap = (njobs * sizeof(struct chunk_job) + PAGE) & ~(size_t)(PAGE - 1);
   w.jobs = private_map(jobs_cap);
   if (!w.jobs) goto out_nomem;
@@ -604,11 +617,13 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
 
   sink.buf_off = data_off;
   if (g_settings.direct) {
-    sink.buf = private_map(SINK_BYTES);
+    sink.cap = SINK_MIN;
+    while (sink.cap < SINK_MAX && (uint64_t)sink.cap * 32 < data_bytes) sink.cap *= 2;
+    sink.buf = private_map(sink.cap);
     if (!sink.buf) goto out_nomem;
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
     if (fd < 0 && errno == EINVAL) {  /* a filesystem without O_DIRECT */
-      private_unmap(sink.buf, SINK_BYTES);
+      private_unmap(sink.buf, sink.cap);
       sink.buf = NULL;
     }
   }
@@ -758,7 +773,7 @@ out:
   if (fd >= 0) close(fd);
   if (w.pagemap_fd >= 0) close(w.pagemap_fd);
   if (rc != 0) unlink(path);
-  private_unmap(sink.buf, SINK_BYTES);
+  private_unmap(sink.buf, sink.cap);
   for (int i = 0; i < 2; i++)
     for (int ldm = 0; ldm < 2; ldm++) ZSTD_freeCCtx(w.cctx[i][ldm]);
   for (int i = 0; i < RING; i++) {

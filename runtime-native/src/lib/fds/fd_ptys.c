@@ -14,6 +14,7 @@
  * terminal that is its process's controlling one cannot stop it (SIGTTOU).
  * No malloc, no stdio. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -67,13 +68,21 @@ void fd_pty_drain(struct fd_entry *e) {
   close(slave);
 }
 
+/* The bytes came out of these queues, so there is room for them again; a
+ * queue that stays full for 2 s (a reader that put bytes in meanwhile) gives
+ * up rather than hold the barrier. */
 static int write_all(int fd, const char *p, size_t n) {
+  int idle = 0;
   while (n) {
     ssize_t put = write(fd, p, n);
     if (put > 0) {
       p += put;
       n -= (size_t)put;
-    } else if (!(put < 0 && (errno == EINTR || errno == EAGAIN))) {
+      idle = 0;
+    } else if (put < 0 && errno == EAGAIN) {
+      struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+      if (poll(&pfd, 1, 100) == 0 && ++idle >= 20) return -1;
+    } else if (!(put < 0 && errno == EINTR)) {
       return -1;
     }
   }
