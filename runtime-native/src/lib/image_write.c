@@ -57,6 +57,12 @@ void image_register_private(void *addr, size_t len) {
   }
 }
 
+/* In the restarted process: the buffers the image was written with were
+ * never restored, and their address ranges are free for the program (with
+ * randomization off, its next mappings land exactly there). Ranges still
+ * listed would be cut out of every later image. */
+void image_forget_private(void) { g_nprivate = 0; }
+
 static void unregister_private(void *addr) {
   for (int i = 0; i < g_nprivate; i++) {
     if (g_private[i].start == (uintptr_t)addr) {

@@ -174,7 +174,10 @@ static int connect_coordinator(const char *host, int port) {
 int checkpoint_now(char *err, size_t errlen) {
   timers_save();
   pending_signals_save();
-  if (ctx_save(&g_ckpt_ctx) != 0) return 1;
+  if (ctx_save(&g_ckpt_ctx) != 0) { /* restarted */
+    image_forget_private();
+    return 1;
+  }
   int rc = image_write(g_image_part, &g_ckpt_ctx, err, errlen);
   return rc;
 }

@@ -87,6 +87,7 @@ void drop_capabilities(void);           /* this thread's, if g_drop_caps; async-
 /* image_write.c: writes path (a .part name). 0 or -1 with a reason in err. */
 int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t errlen);
 void image_register_private(void *addr, size_t len);
+void image_forget_private(void);
 
 /* procstate.c: what the kernel forgets at restart and the runtime must put back. */
 size_t procstate_save(void *buf, size_t cap);

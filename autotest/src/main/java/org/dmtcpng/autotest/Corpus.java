@@ -77,6 +77,7 @@ public final class Corpus {
         Case.of("mapfiles", "{corpus}/mapfiles").asCore(),
         // 64 GiB of MAP_NORESERVE with a few pages used, and an mremap'ed region
         Case.of("bigreserve", "{corpus}/bigreserve").maxImageBytes(100L << 20).asCore(),
+        Case.of("mapgrow", "{corpus}/mapgrow").asCore(),
         Case.of("python3", "python3", "{corpus}/compute.py").needs("python3").asCore(),
         // forked workers, queues (pipes and a semaphore in shared memory), a feeder thread
         Case.of("python3-multiprocessing", "python3", "{corpus}/mpqueue.py").processes(3).needs("python3").asCore(),
