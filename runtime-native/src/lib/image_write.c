@@ -38,7 +38,7 @@
 #define RING 16
 #define BATCH 8   /* chunks per writev: large writes let the page cache use large folios */
 #define MAX_REGIONS 8192
-#define MAX_PRIVATE 64
+#define MAX_PRIVATE 128
 /* O_DIRECT write size: 8 MiB streams at the device's speed; a smaller image
  * gets a smaller buffer, a 32nd of its data down to 1 MiB, because every
  * page of a fresh buffer costs a fault (and on a VM a host fault) per checkpoint. */
@@ -48,6 +48,18 @@
 /* Memory of the runtime itself that must not go into the image. */
 static struct { uintptr_t start, end; } g_private[MAX_PRIVATE];
 static int g_nprivate;
+
+/* The encoders' buffers and contexts outlive a checkpoint: the pages of a
+ * fresh mapping each cost a fault (on a VM, a host fault too), 10 to 40% of a
+ * small process's checkpoint. Between checkpoints they are MADV_FREE: the
+ * kernel takes them back when it needs memory, and until then they cost no
+ * fault. A restarted process never had them (image_forget_private). */
+static struct {
+  int have;
+  char *gather[RING], *zbuf[RING];
+  char *sink;
+  size_t sink_cap, zcap;
+} g_kept;
 
 void image_register_private(void *addr, size_t len) {
   if (g_nprivate < MAX_PRIVATE) {
@@ -61,7 +73,10 @@ void image_register_private(void *addr, size_t len) {
  * never restored, and their address ranges are free for the program (with
  * randomization off, its next mappings land exactly there). Ranges still
  * listed would be cut out of every later image. */
-void image_forget_private(void) { g_nprivate = 0; }
+void image_forget_private(void) {
+  g_nprivate = 0;
+  memset(&g_kept, 0, sizeof g_kept);
+}
 
 static void unregister_private(void *addr) {
   for (int i = 0; i < g_nprivate; i++) {
@@ -515,6 +530,49 @@ static void fill_header(struct dmtcp_image_header *h, const struct writer *w) {
   }
 }
 
+static void kept_free(void) {
+  for (int i = 0; i < RING; i++) {
+    private_unmap(g_kept.gather[i], CHUNK_BYTES);
+    private_unmap(g_kept.zbuf[i], g_kept.zcap);
+  }
+  private_unmap(g_kept.sink, g_kept.sink_cap);
+  memset(&g_kept, 0, sizeof g_kept);
+}
+
+static int kept_alloc(void) {
+  if (g_kept.have) return 0;
+  g_kept.zcap = ZSTD_compressBound(CHUNK_BYTES);
+  for (int i = 0; i < RING; i++) {
+    g_kept.gather[i] = private_map(CHUNK_BYTES);
+    g_kept.zbuf[i] = private_map(g_kept.zcap);
+    if (!g_kept.gather[i] || !g_kept.zbuf[i]) goto fail;
+  }
+  g_kept.have = 1;
+  return 0;
+fail:
+  kept_free();
+  return -1;
+}
+
+/* The O_DIRECT buffer, at least cap bytes. */
+static char *kept_sink(size_t cap) {
+  if (g_kept.sink_cap < cap) {
+    private_unmap(g_kept.sink, g_kept.sink_cap);
+    g_kept.sink = private_map(cap);
+    g_kept.sink_cap = g_kept.sink ? cap : 0;
+  }
+  return g_kept.sink;
+}
+
+/* Their contents mean nothing until the next checkpoint. */
+static void kept_release(void) {
+  for (int i = 0; i < RING; i++) {
+    if (g_kept.gather[i]) madvise(g_kept.gather[i], CHUNK_BYTES, MADV_FREE);
+    if (g_kept.zbuf[i]) madvise(g_kept.zbuf[i], g_kept.zcap, MADV_FREE);
+  }
+  if (g_kept.sink) madvise(g_kept.sink, g_kept.sink_cap, MADV_FREE);
+}
+
 int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t errlen) {
   (void)ckpt_ctx;
   errno = 0;
@@ -535,14 +593,13 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   char *worker_stack = NULL;
   w.compress = g_settings.gzip;
   w.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  w.zcap = ZSTD_compressBound(CHUNK_BYTES);
-  for (int i = 0; i < RING; i++) {
-    w.ring[i].gather = private_map(CHUNK_BYTES);
-    w.ring[i].zbuf = private_map(w.zcap);
-    if (!w.ring[i].gather || !w.ring[i].zbuf) goto out_nomem;
-  }
   worker_stack = private_map(worker_stack_len);
-  if (!maps || !w.regions || !state || !worker_stack || !zombies) goto out_nomem;
+  if (!maps || !w.regions || !state || !worker_stack || !zombies || kept_alloc() != 0) goto out_nomem;
+  w.zcap = g_kept.zcap;
+  for (int i = 0; i < RING; i++) {
+    w.ring[i].gather = g_kept.gather[i];
+    w.ring[i].zbuf = g_kept.zbuf[i];
+  }
   ZSTD_customMem mem = {zalloc, zfree, NULL};
   for (int i = 0; i < 2; i++) {
     for (int ldm = 0; ldm < 2; ldm++) {
@@ -625,13 +682,11 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   if (g_settings.direct) {
     sink.cap = SINK_MIN;
     while (sink.cap < SINK_MAX && (uint64_t)sink.cap * 32 < data_bytes) sink.cap *= 2;
-    sink.buf = private_map(sink.cap);
+    sink.buf = kept_sink(sink.cap);
     if (!sink.buf) goto out_nomem;
+    sink.cap = g_kept.sink_cap;
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
-    if (fd < 0 && errno == EINVAL) {  /* a filesystem without O_DIRECT */
-      private_unmap(sink.buf, sink.cap);
-      sink.buf = NULL;
-    }
+    if (fd < 0 && errno == EINVAL) sink.buf = NULL; /* a filesystem without O_DIRECT */
   }
   if (!sink.buf) fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -779,13 +834,9 @@ out:
   if (fd >= 0) close(fd);
   if (w.pagemap_fd >= 0) close(w.pagemap_fd);
   if (rc != 0) unlink(path);
-  private_unmap(sink.buf, sink.cap);
+  kept_release();
   for (int i = 0; i < 2; i++)
     for (int ldm = 0; ldm < 2; ldm++) ZSTD_freeCCtx(w.cctx[i][ldm]);
-  for (int i = 0; i < RING; i++) {
-    private_unmap(w.ring[i].gather, CHUNK_BYTES);
-    private_unmap(w.ring[i].zbuf, w.zcap);
-  }
   private_unmap(w.jobs, jobs_cap);
   private_unmap(worker_stack, worker_stack_len);
   private_unmap(state, state_cap);
