@@ -59,6 +59,27 @@ const char *image_string(const struct image *img, uint32_t off) {
   return off < img->h->strings_len ? img->strings + off : "";
 }
 
+static int unhex(int c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+size_t image_socket_address(const struct image *img, const struct dmtcp_fd_record *r, uint32_t which, void *out,
+                            size_t cap) {
+  for (uint32_t x = 0; x < r->num_extras; x++) {
+    const struct dmtcp_fd_extra *e = &img->extras[r->first_extra + x];
+    if (e->kind != DMTCP_FX_SOCKADDR || e->a != which || !e->path_len) continue;
+    const char *h = image_string(img, e->path_off);
+    size_t n = e->path_len / 2;
+    if (n > cap || n != e->b) return 0;
+    unsigned char *o = out;
+    for (size_t i = 0; i < n; i++) {
+      int hi = unhex(h[2 * i]), lo = unhex(h[2 * i + 1]);
+      if (hi < 0 || lo < 0) return 0;
+      o[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return n;
+  }
+  return 0;
+}
+
 /* The descriptor table: kinds known, strings inside the string table and
  * terminated, extras and data regions where they should be. */
 static int check_fd_tables(const struct image *img, char *err, size_t errlen) {

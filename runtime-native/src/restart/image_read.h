@@ -24,6 +24,13 @@ struct image {
 /* A string of the image's string table (validated by image_open). */
 const char *image_string(const struct image *img, uint32_t off);
 
+/* A socket's address number which (0 its own, 1 its peer's, 2 where a moved
+ * listener was at the checkpoint) from descriptor record r, decoded from its
+ * hex form into out (cap bytes). Returns its length, or 0 if there is none or
+ * it does not decode. */
+size_t image_socket_address(const struct image *img, const struct dmtcp_fd_record *r, uint32_t which, void *out,
+                            size_t cap);
+
 /* Opens and validates header, tables and region table. strict: refuse an
  * image of another user. Returns 0, or -1 with the reason in err. */
 int image_open(struct image *img, const char *path, int strict, char *err, size_t errlen);

@@ -36,17 +36,10 @@ static void print_socket(const struct image *img, const struct dmtcp_fd_record *
   printf("        state:");
   for (unsigned b = 0; b < sizeof bits / sizeof bits[0]; b++)
     if (f->u[3] & (1ull << b)) printf(" %s", bits[b]);
-  for (uint32_t which = 0; which < 3; which++)
-    for (uint32_t x = 0; x < f->num_extras; x++) {
-      const struct dmtcp_fd_extra *e = &img->extras[f->first_extra + x];
-      if (e->kind != DMTCP_FX_SOCKADDR || e->a != which || !e->path_len) continue;
-      unsigned char sa[128] = {0};
-      const char *hex = image_string(img, e->path_off);
-      size_t n = e->path_len / 2 < sizeof sa ? e->path_len / 2 : sizeof sa;
-      for (size_t i = 0; i < n; i++) {
-        char two[3] = {hex[2 * i], hex[2 * i + 1], 0};
-        sa[i] = (unsigned char)strtoul(two, NULL, 16);
-      }
+  for (uint32_t which = 0; which < 3; which++) {
+    unsigned char sa[128] = {0};
+    size_t n = image_socket_address(img, f, which, sa, sizeof sa);
+    if (n) {
       char text[INET6_ADDRSTRLEN + 8] = "?";
       uint16_t family;
       memcpy(&family, sa, sizeof family);
@@ -66,6 +59,7 @@ static void print_socket(const struct image *img, const struct dmtcp_fd_record *
       printf("%s%s", which == 0 ? ", " : which == 1 ? " -> " : " (moved: at ", text);
       if (which == 2) printf(")");
     }
+  }
   printf("\n");
 }
 

@@ -28,28 +28,12 @@
 
 struct addr { struct sockaddr_storage sa; socklen_t len; int have; };
 
-static int unhex(int c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
-
 static struct addr address(const struct fdr_desc *d, uint32_t which) {
   struct addr a;
   memset(&a, 0, sizeof a);
-  const struct dmtcp_fd_record *r = d->rec;
-  for (uint32_t x = 0; x < r->num_extras; x++) {
-    const struct dmtcp_fd_extra *e = &d->img->extras[r->first_extra + x];
-    if (e->kind != DMTCP_FX_SOCKADDR || e->a != which || !e->path_len) continue;
-    const char *h = image_string(d->img, e->path_off);
-    size_t n = e->path_len / 2;
-    if (n > sizeof a.sa || n != e->b) break;
-    unsigned char *out = (unsigned char *)&a.sa;
-    for (size_t i = 0; i < n; i++) {
-      int hi = unhex(h[2 * i]), lo = unhex(h[2 * i + 1]);
-      if (hi < 0 || lo < 0) return a;
-      out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    a.len = (socklen_t)n;
-    a.have = 1;
-    break;
-  }
+  size_t n = image_socket_address(d->img, d->rec, which, &a.sa, sizeof a.sa);
+  a.len = (socklen_t)n;
+  a.have = n > 0;
   return a;
 }
 
