@@ -40,8 +40,8 @@
 #define MAX_REGIONS 8192
 #define MAX_PRIVATE 128
 /* O_DIRECT write size: 8 MiB streams at the device's speed; a smaller image
- * gets a smaller buffer, a 32nd of its data down to 1 MiB, because every
- * page of a fresh buffer costs a fault (and on a VM a host fault) per checkpoint. */
+ * gets a smaller buffer, a 32nd of its data down to 1 MiB, so that a small
+ * process faults in (and then keeps, g_kept) only a little of it. */
 #define SINK_MAX (8u << 20)
 #define SINK_MIN (1u << 20)
 
@@ -49,11 +49,13 @@
 static struct { uintptr_t start, end; } g_private[MAX_PRIVATE];
 static int g_nprivate;
 
-/* The encoders' buffers and contexts outlive a checkpoint: the pages of a
- * fresh mapping each cost a fault (on a VM, a host fault too), 10 to 40% of a
- * small process's checkpoint. Between checkpoints they are MADV_FREE: the
+/* The encoders' ring and the O_DIRECT buffer outlive a checkpoint: each page
+ * of a fresh mapping costs a fault (on a VM, a host fault too), about a third
+ * of a 32-process checkpoint here. Between checkpoints they are MADV_FREE: the
  * kernel takes them back when it needs memory, and until then they cost no
- * fault. A restarted process never had them (image_forget_private). */
+ * fault. (The zstd contexts are made anew: their tables must keep their
+ * contents, so they could not be MADV_FREE.) A restarted process never had
+ * them (image_forget_private). */
 static struct {
   int have;
   char *gather[RING], *zbuf[RING];

@@ -14,8 +14,8 @@
  * terminal that is its process's controlling one cannot stop it (SIGTTOU).
  * No malloc, no stdio. */
 #include <errno.h>
-#include <poll.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>

@@ -236,8 +236,8 @@ static void take_terminal(const struct image *img, const struct dmtcp_fd_record 
   }
 }
 
-/* A member's /proc file, opened by the process that holds it: its own as
- * /proc/self (its pid is its original one only in the pid namespace). */
+/* A member's /proc file or directory, opened by the process that holds it:
+ * its own as /proc/self (its pid is its original one only in the pid namespace). */
 static void open_proc_in_place(const struct image *img, const struct dmtcp_fd_record *r) {
   uint32_t pid;
   const char *rest, *path = fdr_path(img, r);
@@ -252,7 +252,7 @@ static void open_proc_in_place(const struct image *img, const struct dmtcp_fd_re
               strerror(errno));
     return;
   }
-  if (r->kind == DMTCP_FD_FILE || r->kind == DMTCP_FD_DIR) lseek(fd, r->offset, SEEK_SET);
+  lseek(fd, r->offset, SEEK_SET);
   if (fd != r->fd) {
     dup2(fd, r->fd);
     close(fd);
