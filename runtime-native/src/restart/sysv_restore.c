@@ -28,6 +28,7 @@
  * Permissions (mode, owner) are set last; the creator becomes the user who
  * restarts. */
 #include "restart/sysv_restore.h"
+#include "restart/tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,14 +172,8 @@ static int say(const struct uobj *u, const char *what_failed, int err) {
 static int set_next_id(const char *which, int id) {
   char path[64], num[16];
   snprintf(path, sizeof path, "/proc/sys/kernel/%s_next_id", which);
-  int len = snprintf(num, sizeof num, "%d", id);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int ok = write(fd, num, (size_t)len) == len;
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return ok ? 0 : -1;
+  snprintf(num, sizeof num, "%d", id);
+  return tree_write_file(path, num);
 }
 
 union semun {

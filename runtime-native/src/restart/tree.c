@@ -23,12 +23,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int write_file(const char *path, const char *text) {
+int tree_write_file(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   ssize_t len = (ssize_t)strlen(text);
   int ok = write(fd, text, (size_t)len) == len;
+  int saved = errno;
   close(fd);
+  errno = saved;
   return ok ? 0 : -1;
 }
 
@@ -44,12 +46,12 @@ int tree_enter_namespaces(char *why, size_t whylen) {
     /* Only our own ids, mapped to themselves: the program keeps its uid and gid. */
     char map[64];
     snprintf(map, sizeof map, "%u %u 1", (unsigned)uid, (unsigned)uid);
-    if (write_file("/proc/self/uid_map", map) != 0 || write_file("/proc/self/setgroups", "deny") != 0) {
+    if (tree_write_file("/proc/self/uid_map", map) != 0 || tree_write_file("/proc/self/setgroups", "deny") != 0) {
       snprintf(why, whylen, "cannot map uid %u into the user namespace: %s", (unsigned)uid, strerror(errno));
       return -1;
     }
     snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
-    if (write_file("/proc/self/gid_map", map) != 0) {
+    if (tree_write_file("/proc/self/gid_map", map) != 0) {
       snprintf(why, whylen, "cannot map gid %u into the user namespace: %s", (unsigned)gid, strerror(errno));
       return -1;
     }
@@ -455,7 +457,7 @@ static void number_after_the_images(void) {
   }
   char text[16];
   snprintf(text, sizeof text, "%u", top);
-  write_file("/proc/sys/kernel/ns_last_pid", text); /* best effort: only a pid not given back would suffer */
+  tree_write_file("/proc/sys/kernel/ns_last_pid", text); /* best effort: only a pid not given back would suffer */
 }
 
 /* Process 1 of the namespace: mounts its /proc, creates the roots (and the

@@ -10,6 +10,10 @@
 
 #include "restart/image_read.h"
 
+/* Writes text into an existing file (a /proc knob) in one write: 0, or -1
+ * with errno saying why. */
+int tree_write_file(const char *path, const char *text);
+
 /* Creates the namespaces (the caller's children will live in them). 0, 1 when
  * that includes a user namespace (the processes will have capabilities there
  * they must drop), or -1 with the reason in why: then the caller restarts

@@ -6,6 +6,7 @@
  * disappears with it: a tmpfs in a mount namespace of its own. Every other
  * child is made non-dumpable first, so that no core file appears anywhere. */
 #include "restart/zombies.h"
+#include "restart/tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,15 +38,6 @@ void zombies_note_lost(const struct image *imgs, int n, int quiet) {
                     "their parents' wait will not find them\n", lost, lost == 1 ? "" : "ren");
 }
 
-static int write_text(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t len = (ssize_t)strlen(text);
-  int ok = write(fd, text, (size_t)len) == len;
-  close(fd);
-  return ok ? 0 : -1;
-}
-
 /* In the new child: makes the core it is about to dump land in a tmpfs only it
  * sees (core_pattern a plain file name, or an absolute path whose directory
  * has no % in it; a pipe would hand it to a program outside). Holds no core
@@ -74,7 +66,7 @@ static int dump_core_out_of_sight(void) {
   if (setrlimit(RLIMIT_CORE, &rl) != 0 || unshare(CLONE_NEWNS) != 0 ||
       mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
       mount("dmtcp-zombie-core", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16m,mode=0700") != 0 ||
-      chdir(dir) != 0 || write_text("/proc/self/coredump_filter", "0") != 0)
+      chdir(dir) != 0 || tree_write_file("/proc/self/coredump_filter", "0") != 0)
     return -1;
   return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }

@@ -33,24 +33,27 @@
 
 static int (*g_shared_fd)(uint64_t dev, uint64_t ino);
 
-static int fail(const struct fdr_desc *d, const char *fmt, ...) {
+/* One line on stderr: "dmtcp_restart: <kind><image>: <message>". */
+static void say(const struct fdr_desc *d, const char *kind, const char *fmt, va_list ap) {
   char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  fprintf(stderr, "dmtcp_restart: %s%s: %s\n", kind, d->img->path, msg);
+}
+
+static int fail(const struct fdr_desc *d, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  say(d, "", fmt, ap);
   va_end(ap);
-  fprintf(stderr, "dmtcp_restart: %s: %s\n", d->img->path, msg);
   return -1;
 }
 
 static void note(const struct fdr_desc *d, const char *fmt, ...) {
   if (g_fdr.quiet) return;
-  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  say(d, "note: ", fmt, ap);
   va_end(ap);
-  fprintf(stderr, "dmtcp_restart: note: %s: %s\n", d->img->path, msg);
 }
 
 #define SETTABLE (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
@@ -163,7 +166,6 @@ static int make_anonymous_file(const struct fdr_desc *d) {
 }
 
 /* ---- files, directories, devices, FIFOs ----------------------------------- */
-
 
 /* --ckpt-open-files: a file that is gone comes back from the image; one that
  * is there is kept, unless it was launched with --allow-file-overwrite. */
