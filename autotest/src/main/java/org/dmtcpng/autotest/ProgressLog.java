@@ -13,11 +13,7 @@ public final class ProgressLog {
   private final List<String> errors = new ArrayList<>();
 
   public static ProgressLog read(Path file) {
-    try {
-      return parse(Files.exists(file) ? Files.readString(file, StandardCharsets.ISO_8859_1) : "");
-    } catch (IOException e) {
-      return parse("");
-    }
+    return readPrefix(file, Long.MAX_VALUE);
   }
 
   /** What the program had printed when the file held {@code bytes} bytes (a snapshot taken earlier). */

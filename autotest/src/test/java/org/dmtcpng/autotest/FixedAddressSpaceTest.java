@@ -6,7 +6,6 @@ import static org.dmtcpng.autotest.LiveProcesses.corpus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -35,9 +34,7 @@ class FixedAddressSpaceTest {
         assertEquals(0, live.command(port, "-k"));
         assertTrue(previous.waitFor(30, TimeUnit.SECONDS));
         List<String> restart = new ArrayList<>(List.of("setarch", "-R", bin("dmtcp_restart"), "-j", "-p", port));
-        try (var s = Files.list(live.work)) {
-          s.filter(p -> p.getFileName().toString().matches("ckpt_.*\\.dmtcp")).forEach(p -> restart.add(p.toString()));
-        }
+        restart.addAll(live.images());
         String next = "run" + cycle;
         Process restarted = live.start(next, restart.toArray(String[]::new));
         previous = restarted;

@@ -43,6 +43,14 @@ final class LiveProcesses implements AutoCloseable {
     return work.resolve(name + ".out");
   }
 
+  /** The checkpoint images in the work directory, in name order. */
+  List<String> images() throws IOException {
+    try (var s = Files.list(work)) {
+      return s.filter(p -> p.getFileName().toString().matches("ckpt_.*\\.dmtcp")).map(Path::toString).sorted()
+          .toList();
+    }
+  }
+
   Process start(String name, String... cmd) throws IOException {
     return start(name, Map.of(), cmd);
   }

@@ -13,7 +13,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -48,9 +47,7 @@ class MovedListenerTest {
         }
         try (Squatter squatter = new Squatter(port)) {
           List<String> cmd = new ArrayList<>(List.of(bin("dmtcp_restart"), "-j", "-p", p));
-          try (var s = Files.list(live.work)) {
-            s.filter(f -> f.getFileName().toString().matches("ckpt_.*\\.dmtcp")).forEach(f -> cmd.add(f.toString()));
-          }
+          cmd.addAll(live.images());
           String run = "run" + cycle;
           running = List.of(live.start(run, cmd.toArray(String[]::new)));
           await(() -> ProgressLog.read(live.out(run)).progress().size() >= 10);

@@ -1,5 +1,8 @@
 package org.dmtcpng.autotest;
 
+import static org.dmtcpng.autotest.HostWaits.await;
+import static org.dmtcpng.autotest.HostWaits.comm;
+import static org.dmtcpng.autotest.HostWaits.quietly;
 import static org.dmtcpng.autotest.LiveProcesses.bin;
 import static org.dmtcpng.autotest.LiveProcesses.corpus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,7 +15,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.dmtcpng.testhosts.Host;
 import org.dmtcpng.testhosts.TestHosts;
 import org.junit.jupiter.api.Test;
@@ -27,7 +29,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 420, unit = TimeUnit.SECONDS)
 class MultiHostRestartTest {
-  private static final long SLOW = TimeUnit.SECONDS.toNanos(90); // ssh is slow on a busy machine
 
   /** One hostcounter of the computation, with its log. */
   private record Counter(String name, HostCounterLog log) {}
@@ -158,33 +159,5 @@ class MultiHostRestartTest {
 
   private static Map<String, String> env(TestHosts hosts) throws IOException {
     return Map.of("PATH", hosts.environment().get("PATH"));
-  }
-
-  private static String comm(long pid) {
-    try {
-      return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip();
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  private interface Check {
-    boolean holds() throws Exception;
-  }
-
-  private static boolean quietly(Check c) {
-    try {
-      return c.holds();
-    } catch (Exception e) {
-      return false;
-    }
-  }
-
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + SLOW;
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-      Thread.sleep(200);
-    }
   }
 }

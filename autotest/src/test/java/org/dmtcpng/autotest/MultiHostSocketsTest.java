@@ -1,5 +1,8 @@
 package org.dmtcpng.autotest;
 
+import static org.dmtcpng.autotest.HostWaits.await;
+import static org.dmtcpng.autotest.HostWaits.comm;
+import static org.dmtcpng.autotest.HostWaits.quietly;
 import static org.dmtcpng.autotest.LiveProcesses.bin;
 import static org.dmtcpng.autotest.LiveProcesses.corpus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,12 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.dmtcpng.testhosts.Host;
 import org.dmtcpng.testhosts.TestHosts;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 420, unit = TimeUnit.SECONDS)
 class MultiHostSocketsTest {
-  private static final long SLOW = TimeUnit.SECONDS.toNanos(90);
 
   @Test
   void aConnectionBetweenHostsComesBackOnTheSameHostsAndAfterAMove() throws Exception {
@@ -84,33 +84,5 @@ class MultiHostSocketsTest {
     String clientSaid = Files.exists(clientLog) ? CaseRun.read(clientLog) : "";
     assertFalse(clientSaid.contains("ERROR"), clientSaid);
     assertFalse(CaseRun.read(server.file()).contains("ERROR"), CaseRun.read(server.file()));
-  }
-
-  private static String comm(long pid) {
-    try {
-      return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip();
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  private interface Check {
-    boolean holds() throws Exception;
-  }
-
-  private static boolean quietly(Check c) {
-    try {
-      return c.holds();
-    } catch (Exception e) {
-      return false;
-    }
-  }
-
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + SLOW;
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-      Thread.sleep(200);
-    }
   }
 }

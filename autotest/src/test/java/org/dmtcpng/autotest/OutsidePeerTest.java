@@ -13,7 +13,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -43,9 +42,7 @@ class OutsidePeerTest {
       assertEquals(0, live.command(port, "-k"));
       launched.waitFor();
       List<String> cmd = new ArrayList<>(List.of(bin("dmtcp_restart"), "-j", "-p", port));
-      try (var s = Files.list(live.work)) {
-        s.filter(p -> p.getFileName().toString().matches("ckpt_.*\\.dmtcp")).forEach(p -> cmd.add(p.toString()));
-      }
+      cmd.addAll(live.images());
       live.start("run1", cmd.toArray(String[]::new));
       await(() -> ProgressLog.read(live.out("run1")).progress().size() >= 10);
       String out = CaseRun.read(live.out("run1"));

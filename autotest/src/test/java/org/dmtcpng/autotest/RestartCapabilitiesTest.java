@@ -63,9 +63,7 @@ class RestartCapabilitiesTest {
       assertTrue(launched.waitFor(30, TimeUnit.SECONDS));
 
       List<String> restart = new ArrayList<>(List.of(bin("dmtcp_restart"), "-j", "-p", port));
-      try (Stream<Path> s = Files.list(live.work)) {
-        s.filter(p -> p.getFileName().toString().matches("ckpt_.*\\.dmtcp")).forEach(p -> restart.add(p.toString()));
-      }
+      restart.addAll(live.images());
       Process again = live.start("run2", asUser(restart.toArray(String[]::new)));
       long seen = ProgressLog.read(live.out("run1")).last();
       await(() -> ProgressLog.read(live.out("run2")).last() >= seen + 3);

@@ -5,7 +5,6 @@ import static org.dmtcpng.autotest.LiveProcesses.bin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -28,9 +27,7 @@ class RestartExitTest {
       assertEquals(0, live.command(port, "-k"));
       assertTrue(launched.waitFor(30, TimeUnit.SECONDS));
       List<String> restart = new ArrayList<>(List.of(bin("dmtcp_restart"), "-j", "-p", port));
-      try (var s = Files.list(live.work)) {
-        s.filter(p -> p.getFileName().toString().matches("ckpt_.*\\.dmtcp")).forEach(p -> restart.add(p.toString()));
-      }
+      restart.addAll(live.images());
 
       Process again = live.start("run2", restart.toArray(String[]::new));
       assertTrue(again.waitFor(60, TimeUnit.SECONDS), "the restarted program did not finish");

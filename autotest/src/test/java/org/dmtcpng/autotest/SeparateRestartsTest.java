@@ -6,8 +6,6 @@ import static org.dmtcpng.autotest.LiveProcesses.corpus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -37,14 +35,11 @@ class SeparateRestartsTest {
         for (Process p : running) {
           assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         }
-        List<Path> images = new ArrayList<>();
-        try (var s = Files.list(live.work)) {
-          s.filter(p -> p.getFileName().toString().matches("ckpt_.*\\.dmtcp")).forEach(images::add);
-        }
+        List<String> images = live.images();
         assertEquals(2, images.size(), "two images");
         List<Process> again = new ArrayList<>();
         for (int k = 0; k < images.size(); k++) {
-          again.add(live.start("run" + cycle + "-" + k, bin("dmtcp_restart"), "-j", "-p", port, images.get(k).toString()));
+          again.add(live.start("run" + cycle + "-" + k, bin("dmtcp_restart"), "-j", "-p", port, images.get(k)));
         }
         running = again;
         // the server (the one printing progress) goes on from where it was, with no damage

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,9 +35,7 @@ class TemporaryFilesTest {
         assertTrue(launched.waitFor(30, TimeUnit.SECONDS));
         Files.delete(named);
         List<String> restart = new ArrayList<>(List.of(bin("dmtcp_restart"), "-j", "-p", port));
-        try (Stream<Path> s = Files.list(live.work)) {
-          s.filter(p -> p.getFileName().toString().matches("ckpt_.*\\.dmtcp")).forEach(p -> restart.add(p.toString()));
-        }
+        restart.addAll(live.images());
         String run = "run" + cycle;
         launched = live.start(run, restart.toArray(String[]::new));
         long seen = ProgressLog.read(live.out(previous)).last();
