@@ -13,19 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fullio.h"
 #include "progress.h"
-
-static int full(int fd, void *buf, size_t n, int writing) {
-  char *p = buf;
-  while (n) {
-    ssize_t got = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
-    p += got;
-    n -= (size_t)got;
-  }
-  return 0;
-}
 
 int main(int argc, char **argv) {
   if (argc != 4) damaged("usage: frisbee MY_PORT NEXT_PORT STARTER");
@@ -47,14 +36,14 @@ int main(int argc, char **argv) {
   if (in < 0) damaged("a player cannot accept the previous one");
   uint64_t token = 0, last = 0;
   int first = 1;
-  if (starter && full(out, &token, sizeof token, 1)) exit(0);
+  if (starter && full_socket(out, &token, sizeof token, 1)) exit(0);
   for (long rounds = 0;;) {
-    if (full(in, &token, sizeof token, 0)) exit(0);
+    if (full_socket(in, &token, sizeof token, 0)) exit(0);
     if (!first && token != last + 3) damaged("the token skipped or went back");
     first = 0;
     last = token;
     token++;
-    if (full(out, &token, sizeof token, 1)) exit(0);
+    if (full_socket(out, &token, sizeof token, 1)) exit(0);
     if (starter && ++rounds % 100 == 0) {
       progress(rounds / 100 - 1);
       tick(50);

@@ -17,6 +17,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "fullio.h"
 #include "progress.h"
 
 static int g_log = -1;
@@ -30,18 +31,6 @@ static void say(const char *what, long n) {
   if (what) exit(1);
 }
 
-static int full(int fd, void *buf, size_t n, int writing) {
-  char *p = buf;
-  while (n) {
-    ssize_t got = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
-    p += got;
-    n -= (size_t)got;
-  }
-  return 0;
-}
-
 static void serve(int port) {
   int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -53,11 +42,11 @@ static void serve(int port) {
   for (long n = 0;; n++) {
     uint64_t block[1250];
     for (int r = 0; r < 8; r++) {
-      if (full(s, block, sizeof block, 0)) exit(0);
+      if (full_socket(s, block, sizeof block, 0)) exit(0);
       for (int k = 0; k < 1250; k++)
         if (block[k] != expect++) say("the server got a number out of order, twice or not at all", 0);
     }
-    if (full(s, &expect, sizeof expect, 1)) exit(0);
+    if (full_socket(s, &expect, sizeof expect, 1)) exit(0);
     say(NULL, n);
     tick(100);
   }
@@ -81,10 +70,10 @@ static void connect_to(const char *host, const char *port) {
   uint64_t block[1024], next = 0, acked = 0;
   for (;;) {
     for (int k = 0; k < 1024; k++) block[k] = next++;
-    if (full(c, block, sizeof block, 1)) exit(0);
+    if (full_socket(c, block, sizeof block, 1)) exit(0);
     uint64_t ack;
     while (recv(c, &ack, sizeof ack, MSG_DONTWAIT | MSG_PEEK) == (ssize_t)sizeof ack) {
-      if (full(c, &ack, sizeof ack, 0)) exit(0);
+      if (full_socket(c, &ack, sizeof ack, 0)) exit(0);
       if (ack != acked + 10000) say("the client got an acknowledgement out of order", 0);
       acked = ack;
     }

@@ -13,21 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fullio.h"
 #include "progress.h"
 
 #define MAGIC 0x5ca1ab1e0ddba11ull
-
-static int full(int fd, void *buf, size_t n, int writing) {
-  char *p = buf;
-  while (n) {
-    ssize_t got = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
-    p += got;
-    n -= (size_t)got;
-  }
-  return 0;
-}
 
 int main(int argc, char **argv) {
   if (argc != 2) damaged("usage: portclient PORT");
@@ -44,7 +33,7 @@ int main(int argc, char **argv) {
       int c = socket(AF_INET, SOCK_STREAM, 0);
       if (connect(c, (struct sockaddr *)&a, sizeof a) != 0) damaged("the client cannot reach the server");
       uint64_t back;
-      if (full(c, &n, sizeof n, 1) || full(c, &back, sizeof back, 0)) damaged("the server hung up on a request");
+      if (full_socket(c, &n, sizeof n, 1) || full_socket(c, &back, sizeof back, 0)) damaged("the server hung up on a request");
       if (back != (n ^ MAGIC)) damaged("a connection to the server's port reached someone else");
       close(c);
       if (n % 50 == 0) {
@@ -57,9 +46,9 @@ int main(int argc, char **argv) {
     int s = accept(l, NULL, NULL);
     if (s < 0) continue;
     uint64_t v;
-    if (full(s, &v, sizeof v, 0) == 0) {
+    if (full_socket(s, &v, sizeof v, 0) == 0) {
       v ^= MAGIC;
-      full(s, &v, sizeof v, 1);
+      full_socket(s, &v, sizeof v, 1);
     }
     close(s);
   }

@@ -22,19 +22,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fullio.h"
 #include "progress.h"
-
-static int full(int fd, void *buf, size_t n, int writing) {
-  char *p = buf;
-  while (n) {
-    ssize_t got = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
-    p += got;
-    n -= (size_t)got;
-  }
-  return 0;
-}
 
 static void pass_fd(int sock, int fd, uint64_t tag) {
   char control[CMSG_SPACE(sizeof(int))];
@@ -77,7 +66,7 @@ static void child(int stream, int seq, int dgram, int rights) {
   uint64_t expect = 0;
   for (uint64_t n = 0;; n++) {
     uint64_t v[64];
-    if (full(stream, v, sizeof v, 0)) exit(0);
+    if (full_socket(stream, v, sizeof v, 0)) exit(0);
     for (int k = 0; k < 64; k++)
       if (v[k] != expect++) damaged("the stream socketpair lost or reordered bytes");
     if (n % 16 == 0) {
@@ -90,7 +79,7 @@ static void child(int stream, int seq, int dgram, int rights) {
       uint64_t reply = n / 16;
       if (send(dgram, &reply, sizeof reply, MSG_NOSIGNAL) != (ssize_t)sizeof reply) exit(0);
       char b = (char)reply;
-      if (full(ab, &b, 1, 1)) exit(0);
+      if (full_socket(ab, &b, 1, 1)) exit(0);
       uint64_t tag;
       int pr = take_fd(rights, &tag);
       uint64_t in_pipe;

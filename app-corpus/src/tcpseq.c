@@ -15,21 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fullio.h"
 #include "progress.h"
 
 #define BUF (4 << 20)
-
-static int full(int fd, void *buf, size_t n, int writing) {
-  char *p = buf;
-  while (n) {
-    ssize_t got = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
-    p += got;
-    n -= (size_t)got;
-  }
-  return 0;
-}
 
 static void big_buffers(int fd) {
   int v = BUF;
@@ -64,11 +53,11 @@ int main(int argc, char **argv) {
     uint64_t block[1024], next = 0, acked = 0;
     for (;;) {
       for (int k = 0; k < 1024; k++) block[k] = next++;
-      if (full(c, block, sizeof block, 1)) exit(0);
+      if (full_socket(c, block, sizeof block, 1)) exit(0);
       /* the server's acknowledgements, when there are some */
       uint64_t ack;
       while (recv(c, &ack, sizeof ack, MSG_DONTWAIT | MSG_PEEK) == (ssize_t)sizeof ack) {
-        if (full(c, &ack, sizeof ack, 0)) exit(0);
+        if (full_socket(c, &ack, sizeof ack, 0)) exit(0);
         if (ack != acked + 10000) damaged("the client got an acknowledgement out of order");
         acked = ack;
       }
@@ -81,11 +70,11 @@ int main(int argc, char **argv) {
   for (long n = 0;; n++) {
     uint64_t block[1250];
     for (int r = 0; r < 8; r++) {
-      if (full(s, block, sizeof block, 0)) exit(0);
+      if (full_socket(s, block, sizeof block, 0)) exit(0);
       for (int k = 0; k < 1250; k++)
         if (block[k] != expect++) damaged("the server got a number out of order, twice or not at all");
     }
-    if (full(s, &expect, sizeof expect, 1)) exit(0);
+    if (full_socket(s, &expect, sizeof expect, 1)) exit(0);
     int nodelay = 0;
     socklen_t nl = sizeof nodelay;
     if (getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &nodelay, &nl) || !nodelay) damaged("the connection lost TCP_NODELAY");

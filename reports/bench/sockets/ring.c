@@ -16,20 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fullio.h" /* app-corpus/src: the corpus programs' whole transfers */
+
 static volatile sig_atomic_t verify;
 static void on_usr1(int s) { (void)s; verify = 1; }
-
-static int full(int fd, void *buf, size_t n, int writing) {
-  char *p = buf;
-  while (n) {
-    ssize_t got = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
-    p += got;
-    n -= (size_t)got;
-  }
-  return 0;
-}
 
 static unsigned char byte_of(int from, size_t i) { return (unsigned char)(i * 131 + (size_t)from * 7); }
 
@@ -68,7 +58,7 @@ int main(int argc, char **argv) {
   unsigned char *data = malloc(bytes), *got = malloc(bytes);
   for (size_t i = 0; i < bytes; i++) data[i] = byte_of(me, i);
   signal(SIGUSR1, on_usr1);
-  if (full(out, data, bytes, 1)) return 1;
+  if (full_socket(out, data, bytes, 1)) return 1;
   if (me == 0) {
     printf("READY %d processes, %zu bytes in flight each\n", n, bytes);
     fflush(stdout);
@@ -77,9 +67,9 @@ int main(int argc, char **argv) {
     pause();
     if (!verify) continue;
     verify = 0;
-    int prev = (me + n - 1) % n, ok = full(in, got, bytes, 0) == 0;
+    int prev = (me + n - 1) % n, ok = full_socket(in, got, bytes, 0) == 0;
     for (size_t i = 0; ok && i < bytes; i++) ok = got[i] == byte_of(prev, i);
-    if (full(out, data, bytes, 1)) ok = 0;
+    if (full_socket(out, data, bytes, 1)) ok = 0;
     if (me != 0) {
       char r = ok ? 'y' : 'n';
       if (write(report[1], &r, 1) != 1) return 1;

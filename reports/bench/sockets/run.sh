@@ -24,28 +24,12 @@ while [ $# -gt 0 ]; do
 done
 work=$(mktemp -d "$dir/dmtcp-sockets.XXXXXX")
 ctl="python3 $root/reports/bench/checkpoint/coordctl.py"
-gcc -std=c11 -O2 -Wall -Wextra -Werror "$here/ring.c" -o "$work/ringprog"
-coord="" coord2=""
-cleanup() {
-  [ -n "$coord" ] && kill -KILL "$coord" 2>/dev/null || true
-  [ -n "$coord2" ] && kill -KILL "$coord2" 2>/dev/null || true
-  pkill -KILL -f "$work/ringprog" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
+gcc -std=c11 -O2 -Wall -Wextra -Werror -I "$root/app-corpus/src" "$here/ring.c" -o "$work/ringprog"
+prog="$work/ringprog"
+. "$root/reports/bench/common.sh"
 median() { python3 -c "import sys, statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
-gone() { for _ in $(seq 400); do pgrep -f "$work/ringprog" >/dev/null || return 0; sleep 0.025; done; return 1; }
 
-# coordinator NAME: starts one; prints its port
-coordinator() {
-  "$root/bin/dmtcp_coordinator" -p 0 --port-file "$work/$1.port" --ckptdir "$work" -q </dev/null >"$work/$1.out" 2>&1 &
-  echo $! >"$work/$1.pid"
-  for _ in $(seq 200); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
-  cat "$work/$1.port"
-}
 port=$(coordinator coord)
-coord=$(cat "$work/coord.pid")
 
 # launch N MIB BASE LOG SUBDIR [PORT]: a ring with its images in SUBDIR
 launch() {
@@ -80,7 +64,6 @@ done
 
 # the pair: 16 MiB in flight against nothing, side by side (two computations), alternately
 port2=$(coordinator coord2)
-coord2=$(cat "$work/coord2.pid")
 launch 2 "$pair_mib" 32000 full.out full
 launch 2 0 32100 empty.out empty "$port2"
 full=() empty=()

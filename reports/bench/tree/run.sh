@@ -19,21 +19,10 @@ done
 work=$(mktemp -d "$dir/dmtcp-tree.XXXXXX")
 ctl="python3 $root/reports/bench/checkpoint/coordctl.py"
 gcc -std=c11 -O2 -Wall -Wextra -Werror "$here/tree.c" -o "$work/tree"
-coord=""
-cleanup() {
-  [ -n "$coord" ] && kill -KILL "$coord" 2>/dev/null || true
-  pkill -KILL -f "$work/tree" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
-gone() { for _ in $(seq 400); do pgrep -f "$work/tree" >/dev/null || return 0; sleep 0.025; done; return 1; }
+prog="$work/tree"
+. "$root/reports/bench/common.sh"
 
-"$root/bin/dmtcp_coordinator" -p 0 --port-file "$work/port" --ckptdir "$work" -q </dev/null >"$work/coord.out" 2>&1 &
-coord=$!
-disown "$coord"
-for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
+port=$(coordinator coord)
 "$root/bin/dmtcp_launch" -j -p "$port" --ckptdir "$work" "$work/tree" "$procs" "$mib" >"$work/run.out" 2>&1 &
 for _ in $(seq 1200); do grep -q '^READY' "$work/run.out" 2>/dev/null && break; sleep 0.05; done
 $ctl "$port" wait-running 60 "$procs" >/dev/null
