@@ -15,7 +15,7 @@
 
 #define PAGE 4096
 
-static unsigned char image[1 << 20];
+static unsigned char image[4 << 20];
 static size_t image_len;
 static char pages[3 * PAGE];
 
@@ -25,6 +25,8 @@ static void seal_header(struct dmtcp_image_header *h) {
 }
 
 /* One anonymous region of 3 pages (the middle one zero), zstd-compressed. */
+static int g_plain; /* build() stores the chunk with DMTCP_CODEC_NONE */
+
 static void build(void) {
   memset(image, 0, sizeof image);
   for (int i = 0; i < PAGE; i++) {
@@ -64,12 +66,19 @@ static void build(void) {
   char raw[2 * PAGE];
   memcpy(raw, pages, PAGE);
   memcpy(raw + PAGE, pages + 2 * PAGE, PAGE);
-  size_t z = ZSTD_compress(image + h->data_offset + sizeof *c, 2 * PAGE + 512, raw, sizeof raw, 1);
-  c->codec = DMTCP_CODEC_ZSTD;
+  unsigned char *stored = image + h->data_offset + sizeof *c;
+  size_t z;
+  if (g_plain) { /* stored as it is */
+    z = sizeof raw;
+    memcpy(stored, raw, z);
+    c->codec = DMTCP_CODEC_NONE;
+  } else {
+    z = ZSTD_compress(stored, 2 * PAGE + 512, raw, sizeof raw, 1);
+    c->codec = DMTCP_CODEC_ZSTD;
+  }
   c->stored_len = (uint32_t)z;
-  c->stored_check = (uint32_t)XXH3_64bits(image + h->data_offset + sizeof *c, z);
   c->checksum = 0;
-  c->checksum = XXH64(raw, sizeof raw, XXH64(c, sizeof *c, 0));
+  c->checksum = XXH64(stored, z, XXH64(c, sizeof *c, 0));
   r->data_len = sizeof *c + z;
   r->checksum = XXH64(&c->checksum, sizeof c->checksum, 0);
   image_len = h->data_offset + r->data_len;
@@ -182,6 +191,88 @@ static void zombie_tables(void) {
   expect("zombie table past the end", 1, "tables out of range");
 }
 
+/* A region of two 1 MiB chunks, the second a DMTCP_CODEC_REPEAT of the first
+ * (first_zero: the first has a zero page, so it may not be repeated). */
+static char big[2 * DMTCP_CHUNK_PAGES * PAGE];
+
+static void build_repeat(int first_zero, int repeat_first) {
+  build();
+  struct dmtcp_image_header *h = (void *)image;
+  struct dmtcp_region *r = (void *)(image + h->region_table_offset);
+  r->end = r->start + sizeof big;
+  r->num_chunks = 2;
+  for (size_t i = 0; i < sizeof big / 2; i++) big[i] = (char)(i % 4096 / 97 + 1);
+  if (first_zero) memset(big, 0, PAGE);
+  memcpy(big + sizeof big / 2, big, sizeof big / 2);
+  unsigned char *at = image + h->data_offset;
+  XXH64_state_t sum;
+  XXH64_reset(&sum, 0);
+  for (int k = 0; k < 2; k++) {
+    struct dmtcp_chunk_header hc, *c = &hc; /* aligned here, not in the image */
+    memset(c, 0, sizeof *c);
+    c->magic = DMTCP_CHUNK_MAGIC;
+    c->npages = DMTCP_CHUNK_PAGES;
+    unsigned char *stored = at + sizeof *c;
+    if (k == (repeat_first ? 0 : 1)) {
+      c->codec = DMTCP_CODEC_REPEAT;
+      c->raw_len = DMTCP_CHUNK_PAGES * PAGE;
+    } else {
+      const char *from = big + (size_t)k * sizeof big / 2;
+      size_t len = sizeof big / 2;
+      if (first_zero && k == 0) { c->zero_bitmap[0] = 1; from += PAGE; len -= PAGE; }
+      c->raw_len = (uint32_t)len;
+      c->codec = DMTCP_CODEC_ZSTD;
+      c->stored_len = (uint32_t)ZSTD_compress(stored, sizeof image / 4, from, len, 1);
+    }
+    c->checksum = XXH64(stored, c->stored_len, XXH64(c, sizeof *c, 0));
+    memcpy(at, c, sizeof *c);
+    XXH64_update(&sum, &c->checksum, sizeof c->checksum);
+    at = stored + c->stored_len;
+  }
+  r->data_len = (uint64_t)(at - (image + h->data_offset));
+  r->checksum = XXH64_digest(&sum);
+  image_len = (size_t)(at - image);
+  h->file_size = image_len;
+  XXH64_state_t s;
+  XXH64_reset(&s, 0);
+  XXH64_update(&s, r, sizeof *r);
+  XXH64_update(&s, image + h->thread_table_offset, sizeof(struct dmtcp_thread));
+  XXH64_update(&s, image + h->state_offset, 16);
+  h->tables_checksum = XXH64_digest(&s);
+  seal_header(h);
+}
+
+/* Decodes every chunk into a copy of the region; returns the first error, or
+ * "" when the copy is big. */
+static const char *decode_repeat(void) {
+  static char err[512], dest[sizeof big], scratch[DMTCP_CHUNK_PAGES * PAGE];
+  struct image img;
+  err[0] = '\0';
+  memset(dest, 0, sizeof dest);
+  if (image_open(&img, path, 1, err, sizeof err) == 0) {
+    struct chunk_ref *chunks = NULL;
+    long n = image_chunks(&img, &chunks, err, sizeof err);
+    for (long i = 0; i < n; i++)
+      if (chunk_decode(&chunks[i], dest + (chunks[i].addr - 0x100000000ull), scratch, err, sizeof err) != 0) break;
+    if (n == 2 && !err[0] && memcmp(dest, big, sizeof big) != 0) strcpy(err, "decoded pages differ");
+    free(chunks);
+  }
+  image_close(&img);
+  return err;
+}
+
+static void repeat_chunks(void) {
+  struct dmtcp_image_header *h = (void *)image;
+  build_repeat(0, 0); save(image_len);
+  CHECK(strcmp(decode_repeat(), "") == 0);
+  build_repeat(0, 0); image[h->data_offset + sizeof(struct dmtcp_chunk_header) + 2] ^= 4; save(image_len);
+  CHECK(strstr(decode_repeat(), "checksum mismatch") != NULL); /* the repeated chunk is damaged */
+  build_repeat(0, 1); save(image_len);
+  CHECK(strstr(decode_repeat(), "corrupted chunk 0") != NULL); /* a repeat of nothing */
+  build_repeat(1, 0); save(image_len);
+  CHECK(strstr(decode_repeat(), "corrupted chunk 1") != NULL); /* of a chunk with a zero page */
+}
+
 int main(void) {
   struct dmtcp_image_header *h = (void *)image;
   build(); save(image_len);
@@ -210,9 +301,20 @@ int main(void) {
   CHECK(strcmp(check_stored(), "") == 0);
   build(); image[image_len - 1] ^= 0x01; save(image_len);
   CHECK(strstr(check_stored(), "corrupted data") != NULL); /* seen without decoding */
+  /* a compressed chunk that decompresses but is not what was stored: refused before it is decoded */
+  build(); image[h->data_offset + sizeof(struct dmtcp_chunk_header) + 1] ^= 0x01; save(image_len);
+  expect("stored bytes", 1, "checksum mismatch");
+  g_plain = 1;
+  build(); save(image_len);
+  CHECK(strcmp(validate(1), "") == 0 && strcmp(check_stored(), "") == 0);
+  build(); image[image_len - 1] ^= 0x01; save(image_len);
+  CHECK(strstr(check_stored(), "corrupted data") != NULL); /* a plain chunk, seen without decoding */
+  expect("plain chunk data", 1, "corrupted data");
+  g_plain = 0;
   build(); ((struct dmtcp_chunk_header *)(image + h->data_offset))->zero_bitmap[0] ^= 1; save(image_len);
   expect("zero bitmap", 1, "corrupted chunk");
   zombie_tables();
+  repeat_chunks();
   unlink(path);
   CHECK_DONE("test_image_read");
 }

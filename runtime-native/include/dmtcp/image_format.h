@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 #define DMTCP_IMAGE_MAGIC        "DMTCPIMG"   /* 8 bytes, no NUL */
-#define DMTCP_IMAGE_VERSION      4u
+#define DMTCP_IMAGE_VERSION      5u
 #define DMTCP_IMAGE_HEADER_SIZE  4096u
 #define DMTCP_CHUNK_MAGIC        0x4B4E4843u  /* "CHNK" */
 #define DMTCP_CHUNK_PAGES        256u          /* 1 MiB of 4 KiB pages */
@@ -50,6 +50,11 @@
 #define DMTCP_CODEC_NONE  0u
 #define DMTCP_CODEC_ZSTD  1u
 #define DMTCP_CODEC_LZ4   2u
+/* Chunk only: the same bytes as the chunk before it in its region, which
+ * covers as many pages, none of them zero (memory filled with a repeating
+ * record or a constant: arrays of one initial value). Nothing is stored; the
+ * restart decodes the nearest chunk before it that is not a repeat. */
+#define DMTCP_CODEC_REPEAT 3u
 
 /* Region kinds (dmtcp_region.kind). */
 #define DMTCP_REGION_ANON        0u  /* anonymous private */
@@ -327,12 +332,14 @@ struct dmtcp_chunk_header {
   uint32_t npages;              /* pages covered (<= DMTCP_CHUNK_PAGES) */
   uint32_t raw_len;             /* bytes of non-zero pages before compression */
   uint32_t stored_len;          /* bytes that follow this header */
-  uint32_t stored_check;        /* low 32 bits of XXH3_64bits of the stored_len bytes: checked
-                                   where the chunk is not decoded (a FILE_SAME region mapped from
-                                   its unchanged file), so that no corruption goes unseen */
-  uint64_t checksum;            /* XXH64 of the raw_len uncompressed bytes, seeded with the
+  uint32_t reserved;            /* 0 */
+  uint64_t checksum;            /* XXH64 of the stored_len bytes as stored, seeded with the
                                    XXH64 (seed 0) of this header with checksum = 0, so the
-                                   header's own fields (bitmap, lengths) are covered too */
+                                   header's own fields (bitmap, lengths) are covered too. Over
+                                   the stored bytes, not the raw ones: verified before anything
+                                   is decoded, also where nothing is (a FILE_SAME region mapped
+                                   from its unchanged file), it costs a pass over the compressed
+                                   bytes only, and it is computed from the very bytes written */
   uint64_t zero_bitmap[DMTCP_CHUNK_PAGES / 64]; /* bit i set: page i is all zero, not stored */
 };
 

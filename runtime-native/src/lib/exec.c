@@ -26,7 +26,8 @@ extern char **environ;
 static const char *const KEEP[] = {"LD_PRELOAD", "DMTCP_LAUNCHED", "DMTCP_COORD_HOST",
                                    "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR", "DMTCP_GZIP",
                                    "DMTCP_SIGCKPT", "DMTCP_TMPDIR", "DMTCP_QUIET", "DMTCP_FAIL_RC",
-                                   "DMTCP_CKPT_FSYNC", "DMTCP_CKPT_DIRECT", "DMTCP_NO_COORDINATOR",
+                                   "DMTCP_CKPT_FSYNC", "DMTCP_CKPT_DIRECT", "DMTCP_CKPT_KEEP_PREVIOUS",
+                                   "DMTCP_NO_COORDINATOR",
                                    "DMTCP_PORT_FILE", "DMTCP_CKPT_OPEN_FILES",
                                    "DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES"};
 #define NKEEP (sizeof KEEP / sizeof KEEP[0])

@@ -33,6 +33,7 @@ static int g_suspend_failed;
 static struct dmtcp_restore_info g_restore_info;
 static char g_image_final[2048], g_image_part[2048], g_image_old[2048];
 static int g_old_image_pending;
+static int g_image_unsynced;  /* FSYNC_AFTER: the image just renamed is not on disk yet */
 _Atomic int g_said_bye;
 pid_t g_standalone_owner;
 static char g_hostname[256];
@@ -67,8 +68,10 @@ static void read_settings(void) {
   s->quiet = env_int("DMTCP_QUIET", 0);
   s->interval = env_int("DMTCP_CHECKPOINT_INTERVAL", -1);
   s->standalone = env_int("DMTCP_NO_COORDINATOR", 0) == 1;
-  s->fsync = env_int("DMTCP_CKPT_FSYNC", 1) != 0;
-  s->direct = env_int("DMTCP_CKPT_DIRECT", s->fsync) != 0;
+  s->fsync = env_int("DMTCP_CKPT_FSYNC", FSYNC_AFTER);
+  if (s->fsync != FSYNC_NEVER && s->fsync != FSYNC_BEFORE) s->fsync = FSYNC_AFTER;
+  s->direct = env_int("DMTCP_CKPT_DIRECT", s->fsync == FSYNC_BEFORE) != 0;
+  s->keep_previous = env_int("DMTCP_CKPT_KEEP_PREVIOUS", 1) != 0;
   s->ckpt_open_files = env_int("DMTCP_CKPT_OPEN_FILES", 0) != 0;
   s->allow_file_overwrite = env_int("DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES", 0) != 0;
   const char *pf = getenv("DMTCP_PORT_FILE");
@@ -178,6 +181,7 @@ int checkpoint_now(char *err, size_t errlen) {
     image_forget_private();
     return 1;
   }
+  if (g_settings.keep_previous) rename(g_image_old, g_image_part); /* the spare, if there is one */
   int rc = image_write(g_image_part, &g_ckpt_ctx, err, errlen);
   return rc;
 }
@@ -186,24 +190,54 @@ int checkpoint_now(char *err, size_t errlen) {
  * program is stopped: ext4 flushes a file renamed over another (auto_da_alloc)
  * and frees the old one's blocks and page cache. Exchanging the two names
  * costs neither; the previous image then moves to <image>.old and
- * release_old_image() deletes it once the program runs again. Either way the
- * final name always names a complete image. */
+ * release_old_image() deletes it once the program runs again (and, by
+ * default, once the new image is on disk). Either way the final name always
+ * names a complete image. */
 void rename_image(void) {
   if (!g_image_part[0]) return;
-  size_t n = rt_strlcpy(g_image_old, g_image_final, sizeof g_image_old - 8);
-  rt_strlcpy(g_image_old + n, ".old", sizeof g_image_old - n);
   g_old_image_pending = 0;
+  g_image_unsynced = g_settings.fsync == FSYNC_AFTER;
   if (renameat2(AT_FDCWD, g_image_part, AT_FDCWD, g_image_final, RENAME_EXCHANGE) == 0) {
     g_old_image_pending = rename(g_image_part, g_image_old) == 0;
     if (!g_old_image_pending) unlink(g_image_part);
   } else if (rename(g_image_part, g_image_final) != 0) {  /* no previous image, or no exchange here */
     rt_log("cannot rename image ", g_image_part);
+    g_image_unsynced = 0;
   }
   g_image_part[0] = '\0';
 }
 
+/* FSYNC_AFTER: the image and the renames reach the disk while the program
+ * runs. Until they have, the previous image is kept as <image>.old: a crash
+ * of the machine in between leaves a complete image on disk either way.
+ * With DMTCP_CKPT_KEEP_PREVIOUS (the default) it is kept after that too: it
+ * is one generation back, and the next checkpoint is written over it in
+ * place (image_write.c, open_image), faster than into a new file. */
+static int sync_image(void) {
+  g_image_unsynced = 0;
+  int fd = open(g_image_final, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    const char *why = strerror(errno);
+    if (fd >= 0) close(fd);
+    rt_log("the checkpoint image may not be on disk: ", why);
+    if (g_old_image_pending) rt_log("the previous image is kept: ", g_image_old);
+    return -1;
+  }
+  close(fd);
+  int dir = open(g_settings.ckptdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    fsync(dir);
+    close(dir);
+  }
+  return 0;
+}
+
 void release_old_image(void) {
-  if (g_old_image_pending) unlink(g_image_old);
+  if (g_image_unsynced && sync_image() != 0) {
+    g_old_image_pending = 0;
+    return;
+  }
+  if (g_old_image_pending && !g_settings.keep_previous) unlink(g_image_old);
   g_old_image_pending = 0;
 }
 
@@ -212,7 +246,7 @@ void discard_image(void) {
   g_image_part[0] = '\0';
 }
 
-/* <ckptdir>/ckpt_<program>_<upid>.dmtcp and its .part. No snprintf: user
+/* <ckptdir>/ckpt_<program>_<upid>.dmtcp, its .part and its .old. No snprintf: user
  * threads are stopped and may hold stdio locks. */
 void set_image_names(void) {
   const char *parts[] = {g_settings.ckptdir, "/ckpt_", g_program, "_", g_upid, ".dmtcp"};
@@ -221,6 +255,8 @@ void set_image_names(void) {
     n += rt_strlcpy(g_image_final + n, parts[i], sizeof g_image_final - n - 8);
   rt_strlcpy(g_image_part, g_image_final, sizeof g_image_part);
   rt_strlcpy(g_image_part + n, ".part", sizeof g_image_part - n);
+  rt_strlcpy(g_image_old, g_image_final, sizeof g_image_old);
+  rt_strlcpy(g_image_old + n, ".old", sizeof g_image_old - n);
 }
 
 static void after_restart(void);
@@ -462,6 +498,7 @@ void runtime_after_fork_child(void) {
   if (!g_runtime_active) return;
   g_image_part[0] = '\0';
   g_old_image_pending = 0;
+  g_image_unsynced = 0;
   if (g_settings.standalone) {
     standalone_after_fork_child();
     g_runtime_active = 0;

@@ -42,6 +42,15 @@ struct thread_slot {
   char comm[16];           /* the thread's name (ps, top): the kernel forgets it */
 };
 
+/* When an image reaches the disk (DMTCP_CKPT_FSYNC). Whatever the mode, the
+ * final name only ever names a complete image. */
+enum {
+  FSYNC_NEVER = 0,   /* "0": left to the kernel's writeback, as DMTCP does */
+  FSYNC_BEFORE = 1,  /* "1": O_DIRECT and fsync while the program is stopped */
+  FSYNC_AFTER = 2,   /* the default: fsync once the program runs again; the
+                        previous image stays as <image>.old until then */
+};
+
 /* Settings read from the environment at start (set by dmtcp_launch). */
 struct settings {
   char coord_host[256];
@@ -54,8 +63,9 @@ struct settings {
   int interval;              /* -1: not given */
   int fail_rc;
   int standalone;            /* --no-coordinator: the process serves dmtcp_command itself */
-  int fsync;                 /* DMTCP_CKPT_FSYNC (default 1): image durable before it replaces the last */
-  int direct;                /* DMTCP_CKPT_DIRECT (default: as fsync): write the image with O_DIRECT */
+  int fsync;                 /* DMTCP_CKPT_FSYNC: FSYNC_AFTER (the default), FSYNC_BEFORE or FSYNC_NEVER */
+  int direct;                /* DMTCP_CKPT_DIRECT (default: with FSYNC_BEFORE): write the image with O_DIRECT */
+  int keep_previous;         /* DMTCP_CKPT_KEEP_PREVIOUS (default 1): the previous image stays as <image>.old */
   char port_file[1024];
   int ckpt_open_files;       /* --ckpt-open-files: save the contents of every open file */
   int allow_file_overwrite;  /* --allow-file-overwrite: at restart they replace the files */

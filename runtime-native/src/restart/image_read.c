@@ -224,8 +224,13 @@ static unsigned popcount_pages(const struct dmtcp_chunk_header *c) {
 long image_chunks(const struct image *img, struct chunk_ref **out, char *err, size_t errlen) {
   size_t total = 0;
   for (uint32_t i = 0; i < img->h->num_regions; i++) total += img->regions[i].num_chunks;
-  struct chunk_ref *refs = calloc(total ? total : 1, sizeof *refs);
+  /* Chunk headers follow stored bytes of any length, so most are not aligned
+   * in the file: each is copied to an aligned one, after the references in
+   * the same block (the caller frees one pointer). */
+  size_t slots = total ? total : 1;
+  struct chunk_ref *refs = calloc(slots, sizeof *refs + sizeof(struct dmtcp_chunk_header));
   if (!refs) return fail(err, errlen, "out of memory");
+  struct dmtcp_chunk_header *hdrs = (struct dmtcp_chunk_header *)(void *)(refs + slots);
   size_t k = 0;
   for (uint32_t i = 0; i < img->h->num_regions; i++) {
     const struct dmtcp_region *r = &img->regions[i];
@@ -238,15 +243,21 @@ long image_chunks(const struct image *img, struct chunk_ref **out, char *err, si
         free(refs);
         return fail(err, errlen, "truncated data of region %u", i);
       }
-      const struct dmtcp_chunk_header *ch = (const void *)(img->map + off);
+      memcpy(&hdrs[k], img->map + off, sizeof hdrs[k]);
+      const struct dmtcp_chunk_header *ch = &hdrs[k];
       uint64_t want_pages = (r->end - addr) / PAGE;
       if (want_pages > DMTCP_CHUNK_PAGES) want_pages = DMTCP_CHUNK_PAGES;
       int bad_bits = 0;
       for (uint32_t p = ch->npages; p < DMTCP_CHUNK_PAGES && !bad_bits; p++)
         bad_bits = (ch->zero_bitmap[p / 64] >> (p % 64)) & 1;
+      /* a repeat follows a chunk of as many pages, none of them zero, in its region */
+      const struct chunk_ref *prev = c > 0 ? &refs[k - 1] : NULL;
+      int repeat_ok = ch->codec == DMTCP_CODEC_REPEAT && ch->stored_len == 0 && prev &&
+                      prev->hdr->npages == ch->npages && prev->hdr->raw_len == ch->npages * PAGE;
       if (ch->magic != DMTCP_CHUNK_MAGIC || ch->npages != want_pages || bad_bits ||
           ch->raw_len != (ch->npages - popcount_pages(ch)) * PAGE ||
-          (ch->codec == DMTCP_CODEC_NONE ? ch->stored_len != ch->raw_len : ch->codec != DMTCP_CODEC_ZSTD) ||
+          (ch->codec == DMTCP_CODEC_NONE ? ch->stored_len != ch->raw_len
+                                         : ch->codec != DMTCP_CODEC_ZSTD && !repeat_ok) ||
           !within(off + sizeof *ch, ch->stored_len, end)) {
         free(refs);
         return fail(err, errlen, "corrupted chunk %u of region %u (at byte %llu)", c, i, (unsigned long long)off);
@@ -255,6 +266,7 @@ long image_chunks(const struct image *img, struct chunk_ref **out, char *err, si
       refs[k].stored = img->map + off + sizeof *ch;
       refs[k].addr = addr;
       refs[k].region = i;
+      if (ch->codec == DMTCP_CODEC_REPEAT) refs[k].source = prev->source ? prev->source : prev;
       k++;
       XXH64_update(&sum, &ch->checksum, sizeof ch->checksum);
       off += sizeof *ch + ch->stored_len;
@@ -269,40 +281,39 @@ long image_chunks(const struct image *img, struct chunk_ref **out, char *err, si
   return (long)k;
 }
 
+/* A chunk's checksum covers its header (with checksum = 0, as the seed) and
+ * its bytes as stored. */
 int chunk_check_stored(const struct chunk_ref *c, char *err, size_t errlen) {
-  if ((uint32_t)XXH3_64bits(c->stored, c->hdr->stored_len) != c->hdr->stored_check)
+  struct dmtcp_chunk_header copy;
+  memcpy(&copy, c->hdr, sizeof copy);
+  copy.checksum = 0;
+  if (XXH64(c->stored, c->hdr->stored_len, XXH64(&copy, sizeof copy, 0)) != c->hdr->checksum)
     return fail(err, errlen, "corrupted data at %llx (checksum mismatch)", (unsigned long long)c->addr);
   return 0;
 }
 
 int chunk_decode(const struct chunk_ref *c, void *dest, void *scratch, char *err, size_t errlen) {
   const struct dmtcp_chunk_header *h = c->hdr;
-  if (h->raw_len == 0) goto check;
+  if (chunk_check_stored(c, err, errlen) != 0) return -1;
+  if (c->source) return chunk_decode(c->source, dest, scratch, err, errlen); /* full, never sparse */
+  if (h->raw_len == 0) return 0;
   int sparse = h->raw_len != h->npages * PAGE;
-  char *raw = sparse ? scratch : dest;
-  if (h->codec == DMTCP_CODEC_NONE) {
-    if (sparse) raw = (char *)c->stored;  /* read in place, scatter below */
-    else memcpy(raw, c->stored, h->raw_len);
-  } else {
-    size_t got = ZSTD_decompress(raw, h->raw_len, c->stored, h->stored_len);
+  const unsigned char *raw = c->stored; /* DMTCP_CODEC_NONE: the stored bytes are the raw bytes */
+  if (h->codec == DMTCP_CODEC_ZSTD) {
+    char *out = sparse ? scratch : dest;
+    size_t got = ZSTD_decompress(out, h->raw_len, c->stored, h->stored_len);
     if (ZSTD_isError(got) || got != h->raw_len)
       return fail(err, errlen, "corrupted data at %llx (cannot decompress)", (unsigned long long)c->addr);
+    if (!sparse) return 0;
+    raw = (const unsigned char *)out;
+  } else if (!sparse) {
+    memcpy(dest, raw, h->raw_len);
+    return 0;
   }
-check:;
-  struct dmtcp_chunk_header copy;
-  memcpy(&copy, h, sizeof copy);
-  copy.checksum = 0;
-  uint64_t seed = XXH64(&copy, sizeof copy, 0);
-  const char *data = h->raw_len == 0 ? "" : (h->raw_len != h->npages * PAGE ? (h->codec == DMTCP_CODEC_NONE ? (const char *)c->stored : scratch) : dest);
-  if (XXH64(data, h->raw_len, seed) != h->checksum)
-    return fail(err, errlen, "corrupted data at %llx (checksum mismatch)", (unsigned long long)c->addr);
-  if (h->raw_len && h->raw_len != h->npages * PAGE && dest) {
-    const char *src = data;
-    for (uint32_t p = 0; p < h->npages; p++) {
-      if ((h->zero_bitmap[p / 64] >> (p % 64)) & 1) continue;
-      memcpy((char *)dest + (size_t)p * PAGE, src, PAGE);
-      src += PAGE;
-    }
+  for (uint32_t p = 0; p < h->npages; p++) { /* the non-zero pages, in address order */
+    if ((h->zero_bitmap[p / 64] >> (p % 64)) & 1) continue;
+    memcpy((char *)dest + (size_t)p * PAGE, raw, PAGE);
+    raw += PAGE;
   }
   return 0;
 }

@@ -42,6 +42,7 @@ struct chunk_ref {
   const unsigned char *stored;
   uint64_t addr;              /* address of its first page in the process */
   uint32_t region;
+  const struct chunk_ref *source; /* DMTCP_CODEC_REPEAT: the chunk whose bytes it repeats */
 };
 
 /* Lists every chunk of every region, checking the chunk headers and the
@@ -49,10 +50,10 @@ struct chunk_ref {
 long image_chunks(const struct image *img, struct chunk_ref **out, char *err, size_t errlen);
 
 /* Decodes a chunk into dest (npages pages, already zero), verifying its
- * checksum. scratch: DMTCP_CHUNK_PAGES pages. Returns 0 or -1 with err. */
+ * checksum first. scratch: DMTCP_CHUNK_PAGES pages. Returns 0 or -1 with err. */
 int chunk_decode(const struct chunk_ref *c, void *dest, void *scratch, char *err, size_t errlen);
-/* Checks the stored bytes of a chunk that will not be decoded (its region is
- * mapped from its unchanged file) against their stored_check. 0 or -1 with err. */
+/* Verifies a chunk's checksum without decoding it (for a region mapped from
+ * its unchanged file, whose stored copy is not used). 0 or -1 with err. */
 int chunk_check_stored(const struct chunk_ref *c, char *err, size_t errlen);
 
 const char *region_kind_name(uint32_t kind);

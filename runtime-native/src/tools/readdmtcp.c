@@ -155,8 +155,7 @@ int main(int argc, char **argv) {
       long c = 0;
       for (; c < n; c++) {
         memset(scratch, 0, DMTCP_CHUNK_PAGES * 4096);
-        if (chunk_check_stored(&chunks[c], err, sizeof err) != 0 ||
-            chunk_decode(&chunks[c], scratch, (char *)scratch + DMTCP_CHUNK_PAGES * 4096, err, sizeof err) != 0)
+        if (chunk_decode(&chunks[c], scratch, (char *)scratch + DMTCP_CHUNK_PAGES * 4096, err, sizeof err) != 0)
           break;
       }
       if (c < n) {

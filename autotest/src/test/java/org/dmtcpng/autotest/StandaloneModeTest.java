@@ -53,9 +53,11 @@ class StandaloneModeTest {
       String port2 = CaseRun.read(portFile).strip();
       assertEquals(0, live.command(port2, "-bc"), "a second generation");
       try (var s = Files.list(live.work)) {
-        List<String> images = s.map(p -> p.getFileName().toString()).filter(n -> n.contains(".dmtcp")).toList();
-        assertEquals(List.of(image.getFileName().toString()), images,
-            "one image, replaced in place; no .part or previous image left behind");
+        List<String> images = s.map(p -> p.getFileName().toString()).filter(n -> n.contains(".dmtcp")).sorted()
+            .toList();
+        String name = image.getFileName().toString();
+        assertEquals(List.of(name, name + ".old"), images,
+            "the image and the previous generation (DMTCP_CKPT_KEEP_PREVIOUS); no .part left behind");
       }
       assertEquals(0, live.command(port2, "-q"));
       assertTrue(restarted.waitFor(30, TimeUnit.SECONDS), "the restarted process died on --quit");

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -56,10 +57,15 @@ final class Computation implements AutoCloseable {
 
   /** dmtcp_launch -j on this computation; output goes to dir/NAME.out. */
   Process launch(String name, String... command) throws IOException {
+    return launchWith(Map.of(), name, command);
+  }
+
+  /** launch, with these variables added to the environment. */
+  Process launchWith(Map<String, String> env, String name, String... command) throws IOException {
     List<String> argv = new ArrayList<>(List.of(Bin.path("dmtcp_launch"), "-j", "-p",
         Integer.toString(port), "--ckptdir", dir.toString()));
     argv.addAll(List.of(command));
-    return started(name, argv);
+    return started(name, argv, env);
   }
 
   /**
@@ -111,7 +117,13 @@ final class Computation implements AutoCloseable {
   }
 
   private Process started(String name, List<String> argv) throws IOException {
-    Process p = new ProcessBuilder(argv)
+    return started(name, argv, Map.of());
+  }
+
+  private Process started(String name, List<String> argv, Map<String, String> env) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(argv);
+    pb.environment().putAll(env);
+    Process p = pb
         .directory(dir.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
         .redirectOutput(dir.resolve(name + ".out").toFile())
