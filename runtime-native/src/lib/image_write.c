@@ -189,9 +189,10 @@ static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *c
     raw = (const char *)job->addr;
     /* The same bytes as the chunk before it (memory filled with one value
      * or record): nothing to store. A compare usually stops within the first
-     * bytes; where it runs to the end it costs a tenth of compressing. */
+     * bytes; where it runs to the end it costs a tenth of compressing.
+     * (Not with --no-gzip, which writes every chunk as it is.) */
     const struct chunk_job *prev = j > 0 ? &w->jobs[j - 1] : NULL;
-    if (prev && prev->region == job->region && prev->npages == job->npages &&
+    if (w->compress && prev && prev->region == job->region && prev->npages == job->npages &&
         memcmp(raw, (const char *)prev->addr, (size_t)job->npages * PAGE) == 0) {
       h->codec = DMTCP_CODEC_REPEAT;
       h->raw_len = job->npages * PAGE;
@@ -376,7 +377,7 @@ static int sink_finish(struct sink *k, uint64_t file_size) {
 }
 
 /* The image file, written over in place when it exists: the runtime moved the
- * previous generation's image there (rotate_spare_image), and overwriting a
+ * previous generation's image there (checkpoint_now), and overwriting a
  * file reuses its blocks and page cache, where a new file must be given both
  * (on a virtual machine a fresh page also costs a host fault: 1 GiB took
  * 0.6-1.0 s here against 0.17 s in place). Only a regular file of ours with

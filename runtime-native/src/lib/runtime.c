@@ -190,9 +190,10 @@ int checkpoint_now(char *err, size_t errlen) {
  * program is stopped: ext4 flushes a file renamed over another (auto_da_alloc)
  * and frees the old one's blocks and page cache. Exchanging the two names
  * costs neither; the previous image then moves to <image>.old and
- * release_old_image() deletes it once the program runs again (and, by
- * default, once the new image is on disk). Either way the final name always
- * names a complete image. */
+ * release_old_image() keeps it as the spare for the next checkpoint
+ * (DMTCP_CKPT_KEEP_PREVIOUS, the default) or deletes it once the program runs
+ * again and, by default, the new image is on disk. Either way the final name
+ * always names a complete image. */
 void rename_image(void) {
   if (!g_image_part[0]) return;
   g_old_image_pending = 0;
