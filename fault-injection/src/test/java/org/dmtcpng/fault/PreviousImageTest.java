@@ -93,6 +93,16 @@ class PreviousImageTest {
     assertTrue(sync >= 0 && rename > sync, "fsync, then rename: " + calls);
   }
 
+  /** Whether every thread of the process has a tracer (TracerPid in its status). */
+  private static boolean tracedThreads(long pid) {
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      return tasks.map(t -> Computation.readQuietly(t.resolve("status")))
+          .allMatch(st -> st.lines().anyMatch(l -> l.startsWith("TracerPid:") && !l.endsWith("\t0")));
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
   private static int indexOf(List<String> calls, String call) {
     for (int i = 0; i < calls.size(); i++) {
       if (calls.get(i).contains(call)) {
@@ -114,12 +124,11 @@ class PreviousImageTest {
           "-o", trace.toString(), "-p", Long.toString(launched.pid()))
           .redirectErrorStream(true).redirectOutput(c.dir.resolve("strace.out").toFile()).start();
       try {
-        Computation.awaitTrue(Duration.ofSeconds(10), "strace to attach", () -> Files.exists(trace));
-        Thread.sleep(500);
+        Computation.awaitTrue(Duration.ofSeconds(10), "strace to attach to every thread",
+            () -> tracedThreads(launched.pid()));
         checkpoint(c);
         Computation.awaitTrue(Duration.ofSeconds(30), "the image's fsync",
             () -> Computation.readQuietly(trace).contains("fsync("));
-        Thread.sleep(200);
       } finally {
         strace.destroy();
         strace.waitFor();
