@@ -192,10 +192,11 @@ static void zombie_tables(void) {
 }
 
 /* A region of two 1 MiB chunks, the second a DMTCP_CODEC_REPEAT of the first
- * (first_zero: the first has a zero page, so it may not be repeated). */
+ * (first_zero: the first has a zero page, so it may not be repeated;
+ * repeat_zero: the repeat claims a zero page of its own, which it may not). */
 static char big[2 * DMTCP_CHUNK_PAGES * PAGE];
 
-static void build_repeat(int first_zero, int repeat_first) {
+static void build_repeat(int first_zero, int repeat_first, int repeat_zero) {
   build();
   struct dmtcp_image_header *h = (void *)image;
   struct dmtcp_region *r = (void *)(image + h->region_table_offset);
@@ -216,6 +217,7 @@ static void build_repeat(int first_zero, int repeat_first) {
     if (k == (repeat_first ? 0 : 1)) {
       c->codec = DMTCP_CODEC_REPEAT;
       c->raw_len = DMTCP_CHUNK_PAGES * PAGE;
+      if (repeat_zero) { c->zero_bitmap[0] = 1; c->raw_len -= PAGE; }
     } else {
       const char *from = big + (size_t)k * sizeof big / 2;
       size_t len = sizeof big / 2;
@@ -263,14 +265,16 @@ static const char *decode_repeat(void) {
 
 static void repeat_chunks(void) {
   struct dmtcp_image_header *h = (void *)image;
-  build_repeat(0, 0); save(image_len);
+  build_repeat(0, 0, 0); save(image_len);
   CHECK(strcmp(decode_repeat(), "") == 0);
-  build_repeat(0, 0); image[h->data_offset + sizeof(struct dmtcp_chunk_header) + 2] ^= 4; save(image_len);
+  build_repeat(0, 0, 0); image[h->data_offset + sizeof(struct dmtcp_chunk_header) + 2] ^= 4; save(image_len);
   CHECK(strstr(decode_repeat(), "checksum mismatch") != NULL); /* the repeated chunk is damaged */
-  build_repeat(0, 1); save(image_len);
+  build_repeat(0, 1, 0); save(image_len);
   CHECK(strstr(decode_repeat(), "corrupted chunk 0") != NULL); /* a repeat of nothing */
-  build_repeat(1, 0); save(image_len);
+  build_repeat(1, 0, 0); save(image_len);
   CHECK(strstr(decode_repeat(), "corrupted chunk 1") != NULL); /* of a chunk with a zero page */
+  build_repeat(0, 0, 1); save(image_len);
+  CHECK(strstr(decode_repeat(), "corrupted chunk 1") != NULL); /* a repeat with a zero page of its own */
 }
 
 int main(void) {

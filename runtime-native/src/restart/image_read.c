@@ -250,9 +250,9 @@ long image_chunks(const struct image *img, struct chunk_ref **out, char *err, si
       int bad_bits = 0;
       for (uint32_t p = ch->npages; p < DMTCP_CHUNK_PAGES && !bad_bits; p++)
         bad_bits = (ch->zero_bitmap[p / 64] >> (p % 64)) & 1;
-      /* a repeat follows a chunk of as many pages, none of them zero, in its region */
+      /* a repeat has no zero page and follows a chunk of as many pages, none of them zero, in its region */
       const struct chunk_ref *prev = c > 0 ? &refs[k - 1] : NULL;
-      int repeat_ok = ch->codec == DMTCP_CODEC_REPEAT && ch->stored_len == 0 && prev &&
+      int repeat_ok = ch->codec == DMTCP_CODEC_REPEAT && ch->stored_len == 0 && ch->raw_len == ch->npages * PAGE && prev &&
                       prev->hdr->npages == ch->npages && prev->hdr->raw_len == ch->npages * PAGE;
       if (ch->magic != DMTCP_CHUNK_MAGIC || ch->npages != want_pages || bad_bits ||
           ch->raw_len != (ch->npages - popcount_pages(ch)) * PAGE ||
