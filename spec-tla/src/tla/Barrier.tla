@@ -21,6 +21,12 @@
 (* reused after a restart (a restarted computation counts on from the      *)
 (* generation it was restarted from, so an aborted G+1 may come again).    *)
 (*                                                                          *)
+(* Fork and exec (docs/protocol.md 3.9): a forked child is announced by    *)
+(* its parent (EXPECT, read before anything the parent sends later) and    *)
+(* joins without waiting; an exec keeps the connection and the upid, so it *)
+(* is not a departure. --exit-on-last exits when no member is left and no  *)
+(* announced child is on its way.                                          *)
+(*                                                                          *)
 (* Bug selects a deliberately broken variant, used to prove that TLC       *)
 (* catches the violation ("none" is the real protocol).                    *)
 (***************************************************************************)
@@ -33,6 +39,9 @@ CONSTANTS
     MaxCoordCrashes,  \* bound on coordinator crashes
     MaxRestarts,      \* bound on restarts from disk (dmtcp_restart)
     MaxWriteErrors,   \* bound on images that cannot be written (disk full, ...)
+    MaxForks,         \* bound on forks
+    MaxExecs,         \* bound on execs
+    ExitOnLast,       \* the coordinator was started with --exit-on-last
     Bug               \* "none" or the name of a broken variant
 
 Bugs == {"none",
@@ -45,10 +54,14 @@ Bugs == {"none",
          "ignore_disconnect",    \* a disconnect during the barrier goes unnoticed
          "drop_suspended",       \* a member dying after it was suspended is dropped, not aborted
          "ignore_write_error",   \* REACHED CHECKPOINTED error=... counted as success
-         "kill_after_release"}   \* a member leaving after the restart's release still KILLs the rest
+         "kill_after_release",   \* a member leaving after the restart's release still KILLs the rest
+         "exec_reconnects",      \* exec closes the connection and the new program joins afresh
+         "no_expect",            \* a fork is not announced: the child is unknown until its HELLO
+         "ignore_awaited"}       \* SUSPENDED completes while an announced child has not joined
 ASSUME Bug \in Bugs
 ASSUME MaxAttempts \in Nat /\ MaxCrashes \in Nat
 ASSUME MaxCoordCrashes \in Nat /\ MaxRestarts \in Nat /\ MaxWriteErrors \in Nat
+ASSUME MaxForks \in Nat /\ MaxExecs \in Nat /\ ExitOnLast \in BOOLEAN
 
 Attempts == 1..MaxAttempts
 
@@ -57,7 +70,9 @@ CkptStates    == {"SUSPENDED", "FD_LEADER_ELECTION", "DRAINED", "CHECKPOINTED", 
 \* RS_REFILLED is REFILLED of the restart barrier (named apart so that a
 \* process knows which barrier it is in, as the runtime does).
 RestartStates == {"RESTARTING", "NS_PUBLISHED", "NS_RESOLVED", "RS_REFILLED"}
-ProcStates    == {"FRESH", "DEAD", "WAIT", "RUNNING"} \cup CkptStates \cup RestartStates
+\* FORKED: a forked child running its own code, its HELLO not read yet;
+\* EXEC: between exec and the new program's checkpoint thread.
+ProcStates    == {"FRESH", "DEAD", "WAIT", "RUNNING", "FORKED", "EXEC"} \cup CkptStates \cup RestartStates
 Phases        == {"IDLE", "CKPT", "ABORT", "RESTART", "DOWN"}
 
 \* The barrier sequences: the state a member must be in to take the next one.
@@ -111,14 +126,28 @@ VARIABLES
     rjoined,        \* upids that joined the restart being assembled
     released,       \* processes sent ADVANCE state=RUNNING of a restart (running the program)
     killedReleased, \* processes the coordinator sent KILL after it had released them
-    crashes, ccrashes, restarts, werrors
+    crashes, ccrashes, restarts, werrors,
+    \* fork, exec and --exit-on-last
+    parent,         \* parent[c]: the process that forked c (ghost; c itself if none)
+    expectQ,        \* expectQ[p]: EXPECTs p has sent that the coordinator has not read
+    pendingHello,   \* forked children whose HELLO (or end) the coordinator has not read
+    awaited,        \* coordinator: announced children not settled yet
+    settledEarly,   \* coordinator: children settled before their EXPECT was read
+    everJoined,     \* coordinator: a process has joined (--exit-on-last waits for one)
+    inComp,         \* processes of the current coordinator's computation (ghost)
+    forks, execs,
+    aliveAtExit,    \* ghost: processes of the computation alive when it exited on last
+    kidsAtSuspend,  \* ghost <<a, c>>: c was a live child of a member when it reported SUSPENDED in a
+    deadBeforeSuspend \* ghost <<a, c>>: c ended during attempt a before it was suspended
 
 procVars  == <<pst, linked>>
 diskVars  == <<final, part, script>>
 coordVars == <<cphase, cstate, gen, gmembers, conn, waiting, rep, rnum>>
 ghostVars == <<att, attMembers, written, suspendedIn, patt, committedAtts, abortedAtts, rjoined,
                crashes, ccrashes, restarts, werrors, released, killedReleased>>
-vars == <<procVars, diskVars, coordVars, ghostVars>>
+forkVars  == <<parent, expectQ, pendingHello, awaited, settledEarly, everJoined, inComp, forks, execs,
+               aliveAtExit, kidsAtSuspend, deadBeforeSuspend>>
+vars == <<procVars, diskVars, coordVars, ghostVars, forkVars>>
 
 Alive(p)  == pst[p] \notin {"FRESH", "DEAD"}
 CoordUp   == cphase # "DOWN"
@@ -150,6 +179,14 @@ TypeOK ==
     /\ released \subseteq Procs /\ killedReleased \subseteq Procs
     /\ crashes \in 0..MaxCrashes /\ ccrashes \in 0..MaxCoordCrashes
     /\ restarts \in 0..MaxRestarts /\ werrors \in 0..MaxWriteErrors
+    /\ parent \in [Procs -> Procs]
+    /\ expectQ \in [Procs -> SUBSET Procs]
+    /\ pendingHello \subseteq Procs /\ pendingHello \cap conn = {}
+    /\ awaited \subseteq Procs /\ settledEarly \subseteq Procs
+    /\ everJoined \in BOOLEAN /\ inComp \subseteq Procs
+    /\ forks \in 0..MaxForks /\ execs \in 0..MaxExecs
+    /\ aliveAtExit \subseteq Procs
+    /\ kidsAtSuspend \subseteq Attempts \X Procs /\ deadBeforeSuspend \subseteq Attempts \X Procs
 
 Init ==
     /\ pst = [p \in Procs |-> "FRESH"]
@@ -165,6 +202,10 @@ Init ==
     /\ committedAtts = {} /\ abortedAtts = {} /\ rjoined = {}
     /\ released = {} /\ killedReleased = {}
     /\ crashes = 0 /\ ccrashes = 0 /\ restarts = 0 /\ werrors = 0
+    /\ parent = [p \in Procs |-> p] /\ expectQ = [p \in Procs |-> {}]
+    /\ pendingHello = {} /\ awaited = {} /\ settledEarly = {}
+    /\ everJoined = FALSE /\ inComp = {} /\ forks = 0 /\ execs = 0
+    /\ aliveAtExit = {} /\ kidsAtSuspend = {} /\ deadBeforeSuspend = {}
 
 -----------------------------------------------------------------------------
 (* Environment: launches, reconnections, crashes, coordinator crashes.     *)
@@ -191,7 +232,7 @@ Admitted(p) == pst[p] = "FRESH" /\ cphase = "CKPT" /\ cstate = "SUSPENDED"
 Join(p) ==
     /\ CoordUp
     /\ \/ pst[p] = "FRESH"
-       \/ pst[p] = "RUNNING" /\ ~linked[p]
+       \/ pst[p] \in {"RUNNING", "EXEC"} /\ ~linked[p]
     /\ linked' = [linked EXCEPT ![p] = TRUE]
     /\ conn' = conn \cup {p}
     /\ IF Busy /\ ~Admitted(p)
@@ -209,8 +250,12 @@ Join(p) ==
          THEN /\ final' = [final EXCEPT ![p] = part[p]]
               /\ part' = [part EXCEPT ![p] = 0]
          ELSE UNCHANGED <<final, part>>
+    /\ everJoined' = TRUE
+    /\ inComp' = inComp \cup {p}
     /\ UNCHANGED <<script, cphase, cstate, gen, rnum, att, written, suspendedIn, patt,
                    committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors, released, killedReleased>>
+    /\ UNCHANGED <<parent, expectQ, pendingHello, awaited, settledEarly, forks, execs, aliveAtExit,
+                   kidsAtSuspend, deadBeforeSuspend>>
 
 \* A process dies in any state (kill -9, crash, or a normal exit with BYE).
 \* Its files stay on disk; the coordinator learns of it later (Notice).
@@ -220,15 +265,17 @@ Crash(p) ==
     /\ pst' = [pst EXCEPT ![p] = "DEAD"]
     /\ linked' = [linked EXCEPT ![p] = FALSE]
     /\ crashes' = crashes + 1
+    /\ deadBeforeSuspend' = IF cphase = "CKPT" /\ att > 0 /\ <<att, p>> \notin suspendedIn
+                             THEN deadBeforeSuspend \cup {<<att, p>>} ELSE deadBeforeSuspend
     /\ UNCHANGED <<diskVars, coordVars, att, attMembers, written, suspendedIn, patt,
                    committedAtts, abortedAtts, rjoined, ccrashes, restarts, werrors, released, killedReleased>>
+    /\ UNCHANGED <<parent, expectQ, pendingHello, awaited, settledEarly, everJoined, inComp, forks, execs,
+                   aliveAtExit, kidsAtSuspend>>
 
 \* The coordinator process dies: every connection closes and all its memory
 \* is gone; the disk (images, restart script) survives. A generation in
 \* progress and not committed is lost, i.e. aborted.
-CoordCrash ==
-    /\ CoordUp
-    /\ ccrashes < MaxCoordCrashes
+CoordGone ==
     /\ cphase' = "DOWN" /\ cstate' = "NONE" /\ gen' = 0
     /\ gmembers' = {} /\ conn' = {} /\ waiting' = {}
     /\ rep' = [p \in Procs |-> "NONE"] /\ rnum' = 0
@@ -236,9 +283,29 @@ CoordCrash ==
     /\ abortedAtts' = IF cphase = "CKPT" /\ ~Committed
                         THEN abortedAtts \cup {att} ELSE abortedAtts
     /\ rjoined' = {}
-    /\ ccrashes' = ccrashes + 1
+    /\ expectQ' = [p \in Procs |-> {}] /\ pendingHello' = {}
+    /\ awaited' = {} /\ settledEarly' = {} /\ everJoined' = FALSE /\ inComp' = {}
     /\ UNCHANGED <<pst, diskVars, att, attMembers, written, suspendedIn, patt, committedAtts,
                    crashes, restarts, werrors, released, killedReleased>>
+    /\ UNCHANGED <<parent, forks, execs, kidsAtSuspend, deadBeforeSuspend>>
+
+CoordCrash ==
+    /\ CoordUp
+    /\ ccrashes < MaxCoordCrashes
+    /\ CoordGone
+    /\ ccrashes' = ccrashes + 1
+    /\ UNCHANGED aliveAtExit
+
+\* --exit-on-last: no member is left and no announced child is on its way
+\* (after at least one process joined this coordinator). The coordinator
+\* exits as if it had crashed; the ghost records who was still alive then.
+ExitLast ==
+    /\ ExitOnLast
+    /\ CoordUp /\ everJoined
+    /\ conn = {} /\ awaited = {}
+    /\ CoordGone
+    /\ aliveAtExit' = aliveAtExit \cup {p \in inComp : Alive(p)}
+    /\ UNCHANGED ccrashes
 
 \* A new coordinator starts; it knows only what is on disk.
 CoordRestart ==
@@ -246,7 +313,7 @@ CoordRestart ==
     /\ cphase' = "IDLE"
     /\ gen' = script.gen
     /\ UNCHANGED <<procVars, diskVars, cstate, gmembers, conn, waiting, rep, rnum,
-                   ghostVars>>
+                   ghostVars, forkVars>>
 
 \* A process notices that its coordinator is gone. A checkpoint it was in
 \* is over for it: it resumes, keeping a .part file it wrote (it cannot know
@@ -255,11 +322,11 @@ CoordRestart ==
 \* partial computation never runs.
 LoseCoord(p) ==
     /\ ~linked[p]
-    /\ pst[p] \in CkptStates \cup RestartStates \cup {"WAIT"}
+    /\ pst[p] \in CkptStates \cup RestartStates \cup {"WAIT", "FORKED"}
     /\ pst' = [pst EXCEPT ![p] = IF pst[p] \in RestartStates THEN "DEAD" ELSE "RUNNING"]
     /\ part' = IF Bug = "delete_part_on_loss" /\ pst[p] = "CHECKPOINTED"
                  THEN [part EXCEPT ![p] = 0] ELSE part
-    /\ UNCHANGED <<linked, final, script, coordVars, ghostVars>>
+    /\ UNCHANGED <<linked, final, script, coordVars, ghostVars, forkVars>>
 
 \* dmtcp_restart of one image of the last committed generation: the process
 \* comes back with its upid and sends HELLO restart=1 generation=G
@@ -286,8 +353,12 @@ RestartLaunch(p) ==
     /\ linked' = [linked EXCEPT ![p] = TRUE]
     /\ conn' = conn \cup {p}
     /\ released' = released \ {p}   \* a new incarnation, not released yet
+    /\ everJoined' = TRUE
+    /\ inComp' = inComp \cup {p}
     /\ UNCHANGED <<diskVars, waiting, att, attMembers, written, suspendedIn, patt,
                    committedAtts, abortedAtts, crashes, ccrashes, werrors, killedReleased>>
+    /\ UNCHANGED <<parent, expectQ, pendingHello, awaited, settledEarly, forks, execs, aliveAtExit,
+                   kidsAtSuspend, deadBeforeSuspend>>
 
 -----------------------------------------------------------------------------
 (* Coordinator.                                                             *)
@@ -312,6 +383,7 @@ StartCkpt ==
     /\ attMembers' = [attMembers EXCEPT ![att + 1] = conn]
     /\ UNCHANGED <<procVars, diskVars, conn, waiting, rep, rnum, written, suspendedIn, patt,
                    committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors, released, killedReleased>>
+    /\ UNCHANGED forkVars
 
 \* Every member reached cstate: ADVANCE to the next state.
 Advance ==
@@ -320,10 +392,13 @@ Advance ==
        \/ cphase = "RESTART" /\ cstate \in {"NS_PUBLISHED", "NS_RESOLVED", "RS_REFILLED"}
           /\ cstate' = RestartNext(cstate)
     /\ AllReached
+    \* a child its parent announced before it reported SUSPENDED joins this generation first
+    /\ (cphase = "CKPT" /\ cstate = "SUSPENDED" /\ gmembers # {} /\ Bug # "ignore_awaited") => awaited = {}
     /\ released' = IF cphase = "RESTART" /\ cstate' = "RUNNING" THEN released \cup gmembers ELSE released
     /\ UNCHANGED <<procVars, diskVars, cphase, gen, gmembers, conn, waiting, rep, rnum,
                    att, attMembers, written, suspendedIn, patt, committedAtts, abortedAtts, rjoined,
                    crashes, ccrashes, restarts, werrors, killedReleased>>
+    /\ UNCHANGED forkVars
 
 \* The commit point: every member has written its image. The restart script
 \* (generation and image list) is written BEFORE ADVANCE state=REFILLED.
@@ -342,6 +417,7 @@ Commit ==
     /\ UNCHANGED <<procVars, final, part, cphase, gen, gmembers, conn, waiting, rep, rnum,
                    att, attMembers, written, suspendedIn, patt, abortedAtts, rjoined,
                    crashes, ccrashes, restarts, werrors, released, killedReleased>>
+    /\ UNCHANGED forkVars
 
 \* A member could not write its image: abort G as if it had died, but it
 \* stays connected and gets the ABORT too.
@@ -353,13 +429,14 @@ AbortOnError ==
     /\ UNCHANGED <<procVars, diskVars, cstate, gen, gmembers, conn, waiting, rep, rnum,
                    att, attMembers, written, suspendedIn, patt, committedAtts, rjoined,
                    crashes, ccrashes, restarts, werrors, released, killedReleased>>
+    /\ UNCHANGED forkVars
 
 \* Every member is back to RUNNING after the commit, or after an abort.
 EndCkpt ==
     /\ \/ cphase = "CKPT" /\ cstate = "RUNNING" /\ AllReached
        \/ cphase = "ABORT" /\ \A p \in gmembers : rep[p] = "RUNNING"
     /\ Finish
-    /\ UNCHANGED <<linked, diskVars, gen, conn, rnum, ghostVars>>
+    /\ UNCHANGED <<linked, diskVars, gen, conn, rnum, ghostVars, forkVars>>
 
 \* The N-th member of the restart has arrived: start the restart barrier.
 ReleaseReady ==
@@ -369,12 +446,12 @@ ReleaseRestart ==
     /\ ReleaseReady
     /\ cstate' = "NS_PUBLISHED"
     /\ UNCHANGED <<procVars, diskVars, cphase, gen, gmembers, conn, waiting, rep, rnum,
-                   ghostVars>>
+                   ghostVars, forkVars>>
 
 EndRestart ==
     /\ cphase = "RESTART" /\ cstate = "RUNNING" /\ AllReached
     /\ Finish
-    /\ UNCHANGED <<linked, diskVars, gen, conn, rnum, ghostVars>>
+    /\ UNCHANGED <<linked, diskVars, gen, conn, rnum, ghostVars, forkVars>>
 
 \* The coordinator sees p's connection close (crash or BYE).
 \*  * member that had not reported SUSPENDED, with other members left: it
@@ -392,6 +469,7 @@ Notice(p) ==
     /\ CoordUp
     /\ p \in conn
     /\ ~linked[p]
+    /\ expectQ[p] = {}   \* its EXPECTs come before the end of its connection
     /\ Bug = "ignore_disconnect" => ~(cphase = "CKPT" /\ p \in gmembers)
     /\ IF cphase = "RESTART" /\ p \in gmembers /\ (cstate # "RUNNING" \/ Bug = "kill_after_release")
          THEN \* KILL to everyone connected; the coordinator forgets them.
@@ -417,6 +495,7 @@ Notice(p) ==
               /\ UNCHANGED <<procVars, cstate, rjoined, killedReleased>>
     /\ UNCHANGED <<diskVars, gen, rep, rnum, att, written, suspendedIn, patt,
                    committedAtts, crashes, ccrashes, restarts, werrors, released>>
+    /\ UNCHANGED forkVars
 
 -----------------------------------------------------------------------------
 (* Members.                                                                 *)
@@ -427,6 +506,7 @@ Notice(p) ==
 Step(p) ==
     /\ linked[p]
     /\ p \in gmembers
+    /\ expectQ[p] = {}   \* its EXPECTs come before its REACHED
     /\ \/ cphase = "CKPT" /\ cstate # "NONE" /\ pst[p] = CkptPrev(cstate)
        \/ cphase = "RESTART" /\ cstate \in {"NS_PUBLISHED", "NS_RESOLVED", "RS_REFILLED", "RUNNING"}
           /\ pst[p] = RestartPrev(cstate)
@@ -444,9 +524,14 @@ Step(p) ==
     /\ patt' = [patt EXCEPT ![p] = IF cphase = "CKPT" THEN att ELSE patt[p]]
     /\ suspendedIn' = IF cphase = "CKPT" /\ cstate = "SUSPENDED"
                         THEN suspendedIn \cup {<<att, p>>} ELSE suspendedIn
+    /\ kidsAtSuspend' = IF cphase = "CKPT" /\ cstate = "SUSPENDED"
+                          THEN kidsAtSuspend \cup {<<att, c>> : c \in {q \in inComp \ {p} : parent[q] = p /\ Alive(q)}}
+                          ELSE kidsAtSuspend
     /\ UNCHANGED <<linked, script, cphase, cstate, gen, gmembers, conn, waiting, rnum,
                    att, attMembers, committedAtts, abortedAtts, rjoined,
                    crashes, ccrashes, restarts, werrors, released, killedReleased>>
+    /\ UNCHANGED <<parent, expectQ, pendingHello, awaited, settledEarly, everJoined, inComp, forks, execs,
+                   aliveAtExit, deadBeforeSuspend>>
 
 \* The image cannot be written (disk full, permission, ...): the member
 \* removes what it wrote and sends REACHED state=CHECKPOINTED error=...
@@ -462,6 +547,7 @@ WriteFails(p) ==
     /\ UNCHANGED <<linked, diskVars, cphase, cstate, gen, gmembers, conn, waiting, rnum,
                    att, attMembers, written, suspendedIn, committedAtts, abortedAtts, rjoined,
                    crashes, ccrashes, restarts, released, killedReleased>>
+    /\ UNCHANGED forkVars
 
 \* A member receives ABORT generation=G: delete its .part, refill, resume,
 \* REACHED state=RUNNING.
@@ -474,16 +560,117 @@ AbortLocal(p) ==
     /\ rep' = [rep EXCEPT ![p] = "RUNNING"]
     /\ part' = IF part[p] = gen THEN [part EXCEPT ![p] = 0] ELSE part
     /\ UNCHANGED <<linked, final, script, cphase, cstate, gen, gmembers, conn, waiting,
-                   rnum, ghostVars>>
+                   rnum, ghostVars, forkVars>>
+
+-----------------------------------------------------------------------------
+(* Fork and exec (docs/protocol.md 3.9).                                    *)
+
+\* fork(): the parent runs its own code (a checkpoint has not parked it: the
+\* fork guard). Before the fork it connects for the child and announces it:
+\* ATTACH on the child's connection, EXPECT on its own, in flight in
+\* expectQ[p] and read before anything p sends later. The child runs its own
+\* code at once and sends its HELLO without waiting for the WELCOME.
+Fork(p, c) ==
+    /\ forks < MaxForks
+    /\ pst[p] \in {"RUNNING", "FORKED"} /\ linked[p]
+    /\ pst[c] = "FRESH"
+    /\ pst' = [pst EXCEPT ![c] = "FORKED"]
+    /\ linked' = [linked EXCEPT ![c] = TRUE]
+    /\ parent' = [parent EXCEPT ![c] = p]
+    /\ expectQ' = IF Bug = "no_expect" THEN expectQ ELSE [expectQ EXCEPT ![p] = @ \cup {c}]
+    /\ pendingHello' = pendingHello \cup {c}
+    /\ inComp' = inComp \cup {c}
+    /\ forks' = forks + 1
+    /\ UNCHANGED <<diskVars, coordVars, ghostVars, awaited, settledEarly, everJoined, execs,
+                   aliveAtExit, kidsAtSuspend, deadBeforeSuspend>>
+
+\* The child's HELLO, or the end of its connection, counts it out; its
+\* EXPECT counts it in. They come on two connections, in either order.
+Settle(c) ==
+    IF c \in awaited
+      THEN awaited' = awaited \ {c} /\ UNCHANGED settledEarly
+      ELSE settledEarly' = settledEarly \cup {c} /\ UNCHANGED awaited
+
+\* The coordinator reads an EXPECT of p (after p's own HELLO).
+ReadExpect(p, c) ==
+    /\ CoordUp
+    /\ c \in expectQ[p]
+    /\ p \notin pendingHello
+    /\ expectQ' = [expectQ EXCEPT ![p] = @ \ {c}]
+    /\ IF c \in settledEarly
+         THEN settledEarly' = settledEarly \ {c} /\ UNCHANGED awaited
+         ELSE awaited' = awaited \cup {c} /\ UNCHANGED settledEarly
+    /\ UNCHANGED <<procVars, diskVars, coordVars, ghostVars, parent, pendingHello, everJoined, inComp,
+                   forks, execs, aliveAtExit, kidsAtSuspend, deadBeforeSuspend>>
+
+\* The coordinator reads the forked child's HELLO: it joins as any process
+\* does (taken into a generation at SUSPENDED, told WAIT during any other
+\* barrier), but it has run its own code since the fork and goes on doing so.
+HelloForked(c) ==
+    /\ CoordUp
+    /\ c \in pendingHello
+    /\ pst[c] = "FORKED"
+    /\ pendingHello' = pendingHello \ {c}
+    /\ Settle(c)
+    /\ conn' = conn \cup {c}
+    /\ everJoined' = TRUE
+    /\ pst' = [pst EXCEPT ![c] = "RUNNING"]
+    /\ IF cphase = "CKPT" /\ cstate = "SUSPENDED"
+         THEN /\ rep' = [rep EXCEPT ![c] = "RUNNING"]
+              /\ gmembers' = gmembers \cup {c}
+              /\ attMembers' = [attMembers EXCEPT ![att] = @ \cup {c}]
+              /\ UNCHANGED waiting
+         ELSE IF Busy
+         THEN /\ rep' = [rep EXCEPT ![c] = "WAIT"]
+              /\ waiting' = waiting \cup {c}
+              /\ UNCHANGED <<gmembers, attMembers>>
+         ELSE /\ rep' = [rep EXCEPT ![c] = "RUNNING"]
+              /\ UNCHANGED <<waiting, gmembers, attMembers>>
+    /\ UNCHANGED <<linked, diskVars, cphase, cstate, gen, rnum, att, written, suspendedIn, patt,
+                   committedAtts, abortedAtts, rjoined, crashes, ccrashes, restarts, werrors,
+                   released, killedReleased>>
+    /\ UNCHANGED <<parent, expectQ, inComp, forks, execs, aliveAtExit, kidsAtSuspend, deadBeforeSuspend>>
+
+\* A forked child ended before the coordinator read its HELLO: the end of
+\* its connection settles it (so does the end of a connection whose fork failed).
+SettleEnded(c) ==
+    /\ CoordUp
+    /\ c \in pendingHello
+    /\ pst[c] = "DEAD"
+    /\ pendingHello' = pendingHello \ {c}
+    /\ Settle(c)
+    /\ UNCHANGED <<procVars, diskVars, coordVars, ghostVars, parent, expectQ, everJoined, inComp,
+                   forks, execs, aliveAtExit, kidsAtSuspend, deadBeforeSuspend>>
+
+\* exec(): the process keeps its connection and its upid. Until the new
+\* program's checkpoint thread runs it takes no barrier step (a message for
+\* it waits in the socket), then it goes on as before: an exec is not a
+\* departure. Bug exec_reconnects: the connection closes at the exec and the
+\* new program joins afresh (Join), as the runtime did before.
+Exec(p) ==
+    /\ execs < MaxExecs
+    /\ pst[p] = "RUNNING" /\ linked[p]
+    /\ pst' = [pst EXCEPT ![p] = "EXEC"]
+    /\ linked' = IF Bug = "exec_reconnects" THEN [linked EXCEPT ![p] = FALSE] ELSE linked
+    /\ execs' = execs + 1
+    /\ UNCHANGED <<diskVars, coordVars, ghostVars, parent, expectQ, pendingHello, awaited, settledEarly,
+                   everJoined, inComp, forks, aliveAtExit, kidsAtSuspend, deadBeforeSuspend>>
+
+ExecDone(p) ==
+    /\ pst[p] = "EXEC" /\ linked[p]
+    /\ pst' = [pst EXCEPT ![p] = "RUNNING"]
+    /\ UNCHANGED <<linked, diskVars, coordVars, ghostVars, forkVars>>
 
 -----------------------------------------------------------------------------
 Next ==
     \/ StartCkpt \/ Advance \/ Commit \/ AbortOnError \/ EndCkpt
     \/ ReleaseRestart \/ EndRestart
-    \/ CoordCrash \/ CoordRestart
+    \/ CoordCrash \/ CoordRestart \/ ExitLast
     \/ \E p \in Procs :
          \/ Join(p) \/ Crash(p) \/ Notice(p) \/ LoseCoord(p) \/ RestartLaunch(p)
          \/ Step(p) \/ WriteFails(p) \/ AbortLocal(p)
+         \/ Exec(p) \/ ExecDone(p) \/ HelloForked(p) \/ SettleEnded(p)
+         \/ \E c \in Procs : Fork(p, c) \/ ReadExpect(p, c)
 
 \* Members and the coordinator keep working; the environment (requests,
 \* launches, crashes, restarts) is not obliged to do anything.
@@ -492,6 +679,8 @@ Fairness ==
     /\ WF_vars(ReleaseRestart) /\ WF_vars(EndRestart)
     /\ \A p \in Procs : WF_vars(Step(p)) /\ WF_vars(AbortLocal(p))
                        /\ WF_vars(Notice(p)) /\ WF_vars(LoseCoord(p))
+                       /\ WF_vars(ExecDone(p)) /\ WF_vars(HelloForked(p)) /\ WF_vars(SettleEnded(p))
+                       /\ \A c \in Procs : WF_vars(ReadExpect(p, c))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 
@@ -533,6 +722,18 @@ JoinersWait == \A p \in Procs : pst[p] = "WAIT" => p \notin gmembers
 \* computation runs: a member leaving then (exiting at once, or killed) is an
 \* ordinary departure and the coordinator never KILLs a released member for it.
 ReleasedNeverKilled == killedReleased = {}
+
+\* --exit-on-last never exits while a process of the computation lives: an
+\* exec is not a departure, and a forked child counts from the fork (its
+\* parent's EXPECT) to its own HELLO.
+NoExitWhileAlive == aliveAtExit = {}
+
+\* The children a member had alive when it reported SUSPENDED are in the
+\* committed generation, unless they ended before they were suspended: no
+\* image names a child the generation lacks.
+ForkedChildrenInGeneration ==
+    \A a \in committedAtts : \A c \in Procs :
+        <<a, c>> \in kidsAtSuspend => c \in attMembers[a] \/ <<a, c>> \in deadBeforeSuspend
 
 -----------------------------------------------------------------------------
 (* Liveness (checked under Fairness).                                       *)

@@ -40,6 +40,23 @@ final class SimClient implements AutoCloseable {
     return c;
   }
 
+  /**
+   * A forked child's connection as its parent makes it: ATTACH with the token its parent announces
+   * with EXPECT. The child's HELLO comes later ({@link #helloAsChild}), or never.
+   */
+  static SimClient attached(int port, String parentUpid, String token, String upid) throws IOException {
+    SimClient c = new SimClient(port, upid);
+    c.conn.send(Frame.of(MessageType.ATTACH).with("parent", parentUpid).with("token", token));
+    return c;
+  }
+
+  SimClient helloAsChild() throws IOException {
+    hello(Frame.of(MessageType.HELLO).with("role", "process").with("upid", upid)
+        .with("host", "testhost").with("real_pid", 101).with("vpid", 101).with("program", "sim")
+        .with("state", "RUNNING").with("restart", 0));
+    return this;
+  }
+
   static SimClient rejoin(int port, String upid, String comp, long generation, int members) throws IOException {
     SimClient c = new SimClient(port, upid);
     c.hello(Frame.of(MessageType.HELLO).with("role", "process").with("upid", upid)

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import org.dmtcpng.coordinator.client.CommandClient;
 import org.dmtcpng.coordinator.protocol.Frame;
@@ -16,10 +17,18 @@ final class TestCoordinator implements AutoCloseable {
   final Path dir;
   final int port;
 
+  /** Counted down when the server asks to exit (--exit-on-last, quit). */
+  final CountDownLatch exited = new CountDownLatch(1);
+
   TestCoordinator(int interval) throws Exception {
+    this(interval, false);
+  }
+
+  TestCoordinator(int interval, boolean exitOnLast) throws Exception {
     dir = Files.createTempDirectory("coord-test");
     server = new CoordinatorServer(new CoordinatorServer.Config("127.0.0.1", 0, dir, interval,
-        false, false, "/opt/dmtcp/bin/dmtcp_restart"), new Log(dir.resolve("log").toString(), 0), () -> { });
+        exitOnLast, false, "/opt/dmtcp/bin/dmtcp_restart"), new Log(dir.resolve("log").toString(), 0),
+        exited::countDown);
     port = server.start();
   }
 

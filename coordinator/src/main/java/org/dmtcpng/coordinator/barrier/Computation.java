@@ -31,6 +31,7 @@ public final class Computation {
   private final Supplier<String> newCompId;
   private final Map<Long, Member> members = new LinkedHashMap<>();
   private final Map<String, String> names = new HashMap<>();
+  private final AwaitedChildren awaited = new AwaitedChildren();
   private String compId = "";
   private long generation;
   private long lastCommitted;
@@ -166,6 +167,7 @@ public final class Computation {
       return;
     }
     boolean wasSuspended = reached.remove(id) || step > 0;
+    awaited.parentLeft(gone.upid);
     fx.log("process " + gone.upid + " (" + gone.program + ") left");
     switch (phase) {
       case CHECKPOINT -> {
@@ -212,11 +214,42 @@ public final class Computation {
       }
       case IDLE -> { }
     }
-    if (members.isEmpty()) {
+    maybeEmpty();
+  }
+
+  /** No member left and none on its way: the computation is over (--exit-on-last). */
+  private void maybeEmpty() {
+    if (members.isEmpty() && awaited.awaited() == 0) {
       names.clear();
       compId = "";
       fx.empty();
     }
+  }
+
+  // ---- forked children on their way (docs/protocol.md 3.9) -----------------------------------
+
+  /** EXPECT from member id: a child it is forking will say HELLO (or end) on its own connection. */
+  public void expect(long id, String token) {
+    if (members.containsKey(id)) {
+      awaited.expect(token);
+    }
+  }
+
+  /**
+   * The connection ATTACHed with token said HELLO (after {@link #hello}) or ended without one: the
+   * child is no longer on its way. A checkpoint waiting at SUSPENDED for it may go on.
+   */
+  public void settle(String token) {
+    awaited.settle(token);
+    if (phase == Phase.CHECKPOINT) {
+      maybeStepComplete();
+    }
+    maybeEmpty();
+  }
+
+  /** Children announced by a fork that have not joined yet. */
+  public int awaitedChildren() {
+    return awaited.awaited();
   }
 
   // ---- the barrier --------------------------------------------------------------------------
@@ -321,6 +354,11 @@ public final class Computation {
 
   private void maybeStepComplete() {
     if (!everyParticipantReached()) {
+      return;
+    }
+    if (phase == Phase.CHECKPOINT && step == 0 && awaited.awaited() > 0 && !participants.isEmpty()) {
+      // A member forked a child before it was stopped: the child joins this generation (it is
+      // admitted at SUSPENDED) before the generation may go on without it.
       return;
     }
     if (participants.isEmpty()) {

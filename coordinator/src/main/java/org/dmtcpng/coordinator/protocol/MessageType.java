@@ -11,6 +11,8 @@ public final class MessageType {
   public static final int KILL = 13;
   public static final int BYE = 14;
   public static final int UPDATE = 15;
+  public static final int ATTACH = 16;
+  public static final int EXPECT = 17;
   public static final int NS_PUBLISH = 20;
   public static final int NS_QUERY = 21;
   public static final int NS_ANSWER = 22;
@@ -23,7 +25,7 @@ public final class MessageType {
 
   public static boolean isKnown(int type) {
     return switch (type) {
-      case HELLO, WELCOME, REFUSED, ADVANCE, REACHED, ABORT, KILL, BYE, UPDATE, NS_PUBLISH,
+      case HELLO, WELCOME, REFUSED, ADVANCE, REACHED, ABORT, KILL, BYE, UPDATE, ATTACH, EXPECT, NS_PUBLISH,
           NS_QUERY, NS_ANSWER, NS_LIST, COMMAND, COMMAND_RESULT, CKPT_REQUEST -> true;
       default -> false;
     };

@@ -51,6 +51,8 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
   private ScheduledFuture<?> intervalTimer;
   private Path restartScript;
   private boolean everJoined;
+  private int handshaking; // connections that have not said HELLO or COMMAND yet
+  private boolean exitCheckPending;
   private boolean committedOnce;
 
   public CoordinatorServer(Config config, Log log, Runnable exit) {
@@ -139,10 +141,30 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
 
   @Override
   public void empty() {
-    if (config.exitOnLast() && everJoined) {
-      log.note("last process left; exiting (--exit-on-last)");
-      group.schedule(exit, 50, TimeUnit.MILLISECONDS);
+    maybeExitOnLast();
+  }
+
+  /**
+   * --exit-on-last: exit once no member is left, no forked child is on its way and no connection
+   * has yet to say what it is (a program started by posix_spawn joins on its own), and still so a
+   * moment later. Called whenever one of the three changes.
+   */
+  private void maybeExitOnLast() {
+    if (!config.exitOnLast() || !everJoined || exitCheckPending || !nobodyLeft()) {
+      return;
     }
+    exitCheckPending = true;
+    group.schedule(() -> {
+      exitCheckPending = false;
+      if (nobodyLeft()) {
+        log.note("last process left; exiting (--exit-on-last)");
+        exit.run();
+      }
+    }, 50, TimeUnit.MILLISECONDS);
+  }
+
+  private boolean nobodyLeft() {
+    return computation.numPeers() == 0 && computation.awaitedChildren() == 0 && handshaking == 0;
   }
 
   @Override
@@ -249,23 +271,37 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
   private final class Connection extends SimpleChannelInboundHandler<Frame> {
     private long memberId;
     private boolean commandConnection;
+    private String attachToken; // ATTACH: a forked child's connection, until its HELLO settles it
+    private boolean greeting;   // counted in handshaking: no HELLO or COMMAND yet
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      greeting = true;
+      handshaking++;
+    }
+
+    private void greeted() {
+      if (greeting) {
+        greeting = false;
+        handshaking--;
+        maybeExitOnLast();
+      }
+    }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Frame f) {
       if (memberId == 0 && !commandConnection) {
-        if (f.type() == MessageType.HELLO) {
-          memberId = nextId++;
-          channels.put(memberId, ctx.channel());
-          everJoined = true;
-          if (!computation.hello(memberId, f)) {
-            channels.remove(memberId);
-            memberId = 0;
-            ctx.channel().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-          }
+        if (f.type() == MessageType.ATTACH && attachToken == null) {
+          attachToken = f.require("token");
           return;
         }
-        if (f.type() == MessageType.COMMAND) {
+        if (f.type() == MessageType.HELLO) {
+          join(ctx, f);
+          return;
+        }
+        if (f.type() == MessageType.COMMAND && attachToken == null) {
           commandConnection = true;
+          greeted();
         } else {
           throw new ProtocolException("first message must be HELLO or COMMAND, not type " + f.type());
         }
@@ -285,11 +321,33 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
         case MessageType.REACHED -> computation.reached(memberId, f);
         case MessageType.BYE -> ctx.close();
         case MessageType.UPDATE -> computation.update(memberId, f);
+        case MessageType.EXPECT -> computation.expect(memberId, f.require("token"));
         case MessageType.NS_PUBLISH -> ctx.writeAndFlush(computation.publish(f.require("key"), f.get("value", "")));
         case MessageType.NS_QUERY -> ctx.writeAndFlush(computation.query(f.require("key")));
         case MessageType.NS_LIST -> ctx.writeAndFlush(computation.list(f.get("prefix", "")));
         case MessageType.CKPT_REQUEST -> checkpoint(false, null);
         default -> throw new ProtocolException("message type " + f.type() + " is not valid here");
+      }
+    }
+
+    private void join(ChannelHandlerContext ctx, Frame hello) {
+      greeted();
+      memberId = nextId++;
+      channels.put(memberId, ctx.channel());
+      everJoined = true;
+      if (!computation.hello(memberId, hello)) {
+        channels.remove(memberId);
+        memberId = 0;
+        ctx.channel().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      }
+      settleAttachment();
+    }
+
+    private void settleAttachment() {
+      if (attachToken != null) {
+        String token = attachToken;
+        attachToken = null;
+        computation.settle(token);
       }
     }
 
@@ -300,6 +358,9 @@ public final class CoordinatorServer implements Effects, AutoCloseable {
         long id = memberId;
         memberId = 0;
         computation.disconnected(id);
+      } else if (greeting) {
+        greeted();
+        settleAttachment(); // a forked child that ended before its HELLO, or a fork that failed
       }
     }
 
