@@ -19,6 +19,12 @@ coord=""
 cleanup() { [ -n "$coord" ] && kill -KILL "$coord" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 gcc -std=c11 -O2 -Wall -Wextra -Werror "$here/syscall_loop.c" -o "$work/syscall_loop"
+# spawn-heavy work (issue 14): a shell loop, a parallel build, an interpreter behind a shim
+printf '#!/bin/bash\nfor i in $(seq 200); do /bin/true; done\n' >"$work/loop200.sh"
+chmod +x "$work/loop200.sh"
+"$here/make-project.sh" "$work/project" 40
+mkdir -p "$work/shim"
+cp "$root/app-corpus/scripts/shim/python3" "$work/shim/python3"
 "$root/bin/dmtcp_coordinator" -p 0 --port-file "$work/port" --ckptdir "$work" -q </dev/null >"$work/coord.out" 2>&1 &
 coord=$!
 disown "$coord"
@@ -40,6 +46,9 @@ done < <(
   # script, each of the shim's processes would join the computation too
   $m "$runs" "python3-pass" -- /usr/bin/python3 -c pass
   $m "$runs" "bin-true" -- /bin/true
+  $m "$runs" "bin-true-loop-200" -- "$work/loop200.sh"
+  $m "$runs" "make-j2-40-files" -- make -s -B -j2 -C "$work/project"
+  $m "$runs" "python3-pass-shim" -- env "PATH=$work/shim:/usr/bin:/bin" python3 -c pass
 )
 {
   echo "# Runtime and launch overhead"
@@ -52,6 +61,9 @@ done < <(
   echo "- syscall-loop: 300,000 rounds of open/close/getpid (\`syscall_loop.c\`). python3: \`/usr/bin/python3\`."
   echo "- Goals (issue 5): syscall loop ≤ 1.10×; \`python3 -c pass\` ≤ 1.3×; \`/bin/true\` ≤ 15 ms more."
   echo "- DMTCP, measured by the issue's author: 6.3×, 8.3× and 26 ms more."
+  echo "- Spawn-heavy work (issue 14): a bash loop running \`/bin/true\` 200 times; \`make -B -j2\` of 40 C files"
+  echo "  (\`make-project.sh\`); \`python3 -c pass\` through a pyenv-like shim (\`env\` → bash script → \`exec python3\`,"
+  echo "  \`app-corpus/scripts/shim/python3\`). Goals: ≤ 1.3×, ≤ 1.2×, ≤ 1.3×; before issue 14 the loop took 4-7×."
   echo
   echo "| command | plain s | under dmtcp_launch s | ratio | extra ms |"
   echo "|---|---|---|---|---|"

@@ -1,16 +1,23 @@
 /* Keeping the runtime across exec: a program that execs with an environment
  * lacking our LD_PRELOAD or settings (env -i, a cleaned envp) gets them put
- * back, so the new program image joins the computation too. glibc's exec
+ * back, so the new program image carries the runtime too. A member that execs
+ * a program that will load the runtime keeps its identity: its connection to
+ * the coordinator stays open across the exec and the new image takes it over
+ * with its upid (join.c), so an exec chain (env, a shim script, exec python3)
+ * is one process to the coordinator, not a departure and a join. glibc's exec
  * functions call each other internally, not through the PLT, so every public
  * entry point is wrapped. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/elf_kind.h"
@@ -151,6 +158,77 @@ static char *const *with_remote_launch(const char *path, char *const argv[]) {
   return rewritten ? rewritten : argv;
 }
 
+/* The interpreter of a "#!" script, in out. 0, or -1 if path is not one. */
+static int script_interpreter(const char *path, char *out, size_t len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char line[256];
+  ssize_t n = read(fd, line, sizeof line - 1);
+  close(fd);
+  if (n < 3 || line[0] != '#' || line[1] != '!') return -1;
+  line[n] = '\0';
+  char *p = line + 2;
+  while (*p == ' ' || *p == '\t') p++;
+  size_t k = strcspn(p, " \t\n");
+  if (k == 0 || k >= len) return -1;
+  memcpy(out, p, k);
+  out[k] = '\0';
+  return 0;
+}
+
+/* Will the new program image load the runtime? A dynamically linked program
+ * does (LD_PRELOAD is in its environment), and so does a script whose
+ * interpreter is one. A statically linked program does not, nor one the
+ * loader runs in secure mode, which ignores LD_PRELOAD: set-user-ID or
+ * set-group-ID to someone else, or with file capabilities. */
+static int keeps_runtime(const char *path, int depth) {
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getegid()) ||
+      getxattr(path, "security.capability", NULL, 0) > 0)
+    return 0;
+  enum elf_kind kind = elf_kind_of(path);
+  if (kind != ELF_NOT_ELF) return kind == ELF_DYNAMIC;
+  char interp[PATH_MAX];
+  return depth < 4 && script_interpreter(path, interp, sizeof interp) == 0 && keeps_runtime(interp, depth + 1);
+}
+
+/* envp without any DMTCP_EXEC_STATE, with entry added; NULL if out of memory. */
+static char **with_state(char *const envp[], char *entry) {
+  size_t count = 0;
+  while (envp && envp[count]) count++;
+  char **out = malloc((count + 2) * sizeof *out);
+  if (!out) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < count; i++)
+    if (!names(envp[i], "DMTCP_EXEC_STATE")) out[k++] = envp[i];
+  out[k++] = entry;
+  out[k] = NULL;
+  return out;
+}
+
+/* The connection stays open across the exec, named in DMTCP_EXEC_STATE. The
+ * reader lock keeps the checkpoint thread between two messages (coord.c): a
+ * checkpoint that has begun runs to its end first, and one requested now
+ * waits in the socket for the new image. If the exec fails, all is as it was. */
+static int exec_keeping_identity(const char *path, char *const argv[], char *const envp[]) {
+  int took = coord_reader_lock();
+  char state[320];
+  char **env = join_export_state(state, sizeof state) == 0 ? with_state(envp, state) : NULL;
+  long rc = -1;
+  int err = ENOMEM;
+  if (env && fcntl(g_coord_fd, F_SETFD, 0) == 0) {
+    rc = syscall(SYS_execve, path, argv, env);
+    err = errno;
+    fcntl(g_coord_fd, F_SETFD, FD_CLOEXEC);
+  }
+  free(env);
+  if (took) coord_reader_unlock();
+  if (!env) return (int)syscall(SYS_execve, path, argv, envp);
+  errno = err;
+  return (int)rc;
+}
+
 EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
   if (active()) {
     note_if_static(path);
@@ -158,6 +236,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
     envp = with_runtime(envp);
     /* only the owner hands ownership on; a forked child's programs are descendants */
     if (g_settings.standalone && getpid() == g_standalone_owner) envp = with_owner_pid(envp);
+    if (coord_is_mine() && keeps_runtime(path, 0)) return exec_keeping_identity(path, argv, envp);
   }
   return (int)syscall(SYS_execve, path, argv, envp);
 }

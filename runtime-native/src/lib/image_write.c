@@ -29,12 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
-#define ZSTD_STATIC_LINKING_ONLY
-#include <zstd.h>
 
 #include "fds/fds.h"
 #include "maps.h"
 #include "runtime.h"
+#include "zstd_lazy.h"
 
 #define PAGE 4096u
 #define CHUNK_BYTES (DMTCP_CHUNK_PAGES * PAGE)
@@ -225,16 +224,16 @@ static void encode(struct writer *w, size_t j, struct ring_slot *s, ZSTD_CCtx *c
     if (h->raw_len >= 128 * 1024) {
       size_t sample = 16 * 1024;
       const char *at = raw + h->raw_len / 2;
-      size_t got = ZSTD_compress2(cctx[0], s->zbuf, w->zcap, at, sample);
-      worth = !ZSTD_isError(got) && got < sample * 15 / 16;
+      size_t got = g_zstd.compress2(cctx[0], s->zbuf, w->zcap, at, sample);
+      worth = !g_zstd.is_error(got) && got < sample * 15 / 16;
       if (worth && got < sample / 8) {
-        size_t far = ZSTD_compress2(cctx[1], s->zbuf, w->zcap, at, sample);
-        ldm = !ZSTD_isError(far) && far <= got * 3 / 4;
+        size_t far = g_zstd.compress2(cctx[1], s->zbuf, w->zcap, at, sample);
+        ldm = !g_zstd.is_error(far) && far <= got * 3 / 4;
       }
     }
     if (worth) {
-      size_t got = ZSTD_compress2(cctx[ldm], s->zbuf, w->zcap, raw, h->raw_len);
-      if (!ZSTD_isError(got) && got < (size_t)h->raw_len * 31 / 32) {
+      size_t got = g_zstd.compress2(cctx[ldm], s->zbuf, w->zcap, raw, h->raw_len);
+      if (!g_zstd.is_error(got) && got < (size_t)h->raw_len * 31 / 32) {
         h->codec = DMTCP_CODEC_ZSTD;
         h->stored_len = (uint32_t)got;
         s->data = s->zbuf;
@@ -597,7 +596,7 @@ static void kept_free(void) {
 
 static int kept_alloc(void) {
   if (g_kept.have) return 0;
-  g_kept.zcap = ZSTD_compressBound(CHUNK_BYTES);
+  g_kept.zcap = ZSTD_COMPRESSBOUND(CHUNK_BYTES);
   for (int i = 0; i < RING; i++) {
     g_kept.gather[i] = private_map(CHUNK_BYTES);
     g_kept.zbuf[i] = private_map(g_kept.zcap);
@@ -647,7 +646,7 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   char *state = private_map(state_cap);
   size_t worker_stack_len = 256 * 1024;
   char *worker_stack = NULL;
-  w.compress = g_settings.gzip;
+  w.compress = g_settings.gzip && g_zstd.compress2; /* not loaded: stored as it is (zstd_lazy.c) */
   w.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   worker_stack = private_map(worker_stack_len);
   if (!maps || !w.regions || !state || !worker_stack || !zombies || kept_alloc() != 0) goto out_nomem;
@@ -657,16 +656,16 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
     w.ring[i].zbuf = g_kept.zbuf[i];
   }
   ZSTD_customMem mem = {zalloc, zfree, NULL};
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 2 && w.compress; i++) {
     for (int ldm = 0; ldm < 2; ldm++) {
-      ZSTD_CCtx *c = w.cctx[i][ldm] = ZSTD_createCCtx_advanced(mem);
+      ZSTD_CCtx *c = w.cctx[i][ldm] = g_zstd.create_cctx_advanced(mem);
       if (!c) goto out_nomem;
       /* Level 1 for speed. Its match finder takes the nearest candidate, so
        * data that repeats with a long period (an array of records) compresses
        * worse than gzip; long-distance matching over the chunk finds those. */
-      ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
-      ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 20);
-      ZSTD_CCtx_setParameter(c, ZSTD_c_enableLongDistanceMatching, ldm ? ZSTD_ps_enable : ZSTD_ps_disable);
+      g_zstd.set_parameter(c, ZSTD_c_compressionLevel, 1);
+      g_zstd.set_parameter(c, ZSTD_c_windowLog, 20);
+      g_zstd.set_parameter(c, ZSTD_c_enableLongDistanceMatching, ldm ? ZSTD_ps_enable : ZSTD_ps_disable);
     }
   }
 
@@ -899,7 +898,8 @@ out:
   if (rc != 0) unlink(path);
   kept_release();
   for (int i = 0; i < 2; i++)
-    for (int ldm = 0; ldm < 2; ldm++) ZSTD_freeCCtx(w.cctx[i][ldm]);
+    for (int ldm = 0; ldm < 2; ldm++)
+      if (w.cctx[i][ldm]) g_zstd.free_cctx(w.cctx[i][ldm]);
   private_unmap(w.jobs, jobs_cap);
   private_unmap(worker_stack, worker_stack_len);
   private_unmap(state, state_cap);

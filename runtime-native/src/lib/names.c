@@ -60,7 +60,7 @@ int names_publish(const char *const *keys, const char *const *values, int n) {
     proto_init(&m, MSG_NS_PUBLISH);
     proto_add(&m, "key", keys[i]);
     proto_add(&m, "value", values[i]);
-    if (proto_send(g_coord_fd, &m) != 0) return -1;
+    if (coord_send(&m) != 0) return -1;
   }
   for (int i = 0; i < n; i++)
     if (next_answer(&m) != 0) return -1;
@@ -80,7 +80,7 @@ int names_query(const char *const *keys, char (*values)[192], int n, int *found)
   for (int i = 0; i < n; i++) {
     proto_init(&m, MSG_NS_QUERY);
     proto_add(&m, "key", keys[i]);
-    if (proto_send(g_coord_fd, &m) != 0) return -1;
+    if (coord_send(&m) != 0) return -1;
   }
   for (int i = 0; i < n; i++) {
     if (next_answer(&m) != 0) return -1;
@@ -107,7 +107,7 @@ int names_list(const char *prefix, char (*keys)[192], char (*values)[192], int c
   static struct proto_msg m;
   proto_init(&m, MSG_NS_LIST);
   proto_add(&m, "prefix", prefix);
-  if (proto_send(g_coord_fd, &m) != 0 || next_answer(&m) != 0) return -1;
+  if (coord_send(&m) != 0 || next_answer(&m) != 0) return -1;
   int n = 0;
   while (n < cap && proto_get_nth(&m, "key", n, keys[n], 192) == 0) {
     proto_get_nth(&m, "value", n, values[n], 192);

@@ -1,6 +1,6 @@
 /* Process state the kernel forgets across a restart: signal dispositions,
- * rlimits, cwd, umask, and the memory-map fields
- * behind /proc/self/cmdline, environ and the program break. Saved by the checkpoint
+ * rlimits, cwd, umask, the memory-map fields behind /proc/self/cmdline,
+ * environ and the program break, and the executable behind /proc/self/exe. Saved by the checkpoint
  * thread into a static buffer (so it is part of the memory image) and put back
  * by it after restart. No malloc, no stdio. */
 #include <errno.h>
@@ -31,12 +31,12 @@ struct procstate {
   struct k_sigaction act[65];
   struct rlimit rlim[RLIM_NLIMITS];
   char cwd[4096];
+  char exe[4096];   /* /proc/self/exe: a program that re-execs itself through it */
   int have_mm;
   struct prctl_mm_map mm;
 };
 
 static struct procstate g_ps;
-int g_coord_fd = -1;
 
 /* The kernel's view of the address-space layout (/proc/self/stat fields
  * 26-28 and 45-51). After restart these still describe dmtcp_restart, so `ps`
@@ -77,6 +77,24 @@ static int save_mm_layout(struct prctl_mm_map *mm) {
   return mm->start_code != 0 && mm->arg_start != 0;
 }
 
+/* The layout, and /proc/self/exe, which still names dmtcp_restart. Setting the
+ * executable link takes CAP_CHECKPOINT_RESTORE in the process's user namespace,
+ * which dmtcp_restart's namespaces give (the capabilities are dropped after
+ * this); without them the layout alone is put back, and an exec of
+ * /proc/self/exe runs dmtcp_restart, so say so. */
+static void restore_mm_layout(struct procstate *ps) {
+  int exe = ps->exe[0] ? open(ps->exe, O_RDONLY | O_CLOEXEC) : -1;
+  ps->mm.exe_fd = exe >= 0 ? (uint32_t)exe : (uint32_t)-1;
+  int rc = prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&ps->mm, sizeof ps->mm, 0);
+  if (rc != 0 && exe >= 0) {
+    ps->mm.exe_fd = (uint32_t)-1;
+    rc = prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&ps->mm, sizeof ps->mm, 0);
+    if (rc == 0 && g_settings.quiet < 1) rt_log("restart: /proc/self/exe names dmtcp_restart, not ", ps->exe);
+  }
+  if (rc != 0) rt_log("restart: cannot restore the command line and heap layout: ", strerror(errno));
+  if (exe >= 0) close(exe);
+}
+
 size_t procstate_save(void *buf, size_t cap) {
   struct procstate *ps = &g_ps;
   memset(ps, 0, sizeof *ps);
@@ -90,6 +108,8 @@ size_t procstate_save(void *buf, size_t cap) {
   ps->umask = m;
   for (int r = 0; r < RLIM_NLIMITS; r++) getrlimit((__rlimit_resource_t)r, &ps->rlim[r]);
   if (syscall(SYS_getcwd, ps->cwd, sizeof ps->cwd) < 0) ps->cwd[0] = '\0';
+  ssize_t n = readlink("/proc/self/exe", ps->exe, sizeof ps->exe - 1);
+  ps->exe[n > 0 ? n : 0] = '\0';
   ps->have_mm = save_mm_layout(&ps->mm);
 
   size_t len = sizeof *ps;
@@ -111,9 +131,7 @@ void procstate_restore(void) {
     if (getrlimit((__rlimit_resource_t)r, &now) == 0 && ps->rlim[r].rlim_cur <= now.rlim_max)
       setrlimit((__rlimit_resource_t)r, &(struct rlimit){ps->rlim[r].rlim_cur, now.rlim_max});
   }
-  /* After the rlimits (the kernel checks RLIMIT_DATA). PR_SET_MM_MAP needs no
-   * capability when it leaves the executable link alone. */
-  if (ps->have_mm && prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&ps->mm, sizeof ps->mm, 0) != 0)
-    rt_log("restart: cannot restore the command line and heap layout: ", strerror(errno));
+  /* After the rlimits (the kernel checks RLIMIT_DATA). */
+  if (ps->have_mm) restore_mm_layout(ps);
   if (ps->cwd[0] && chdir(ps->cwd) != 0) rt_log("restart: cannot return to directory ", ps->cwd);
 }

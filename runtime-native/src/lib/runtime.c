@@ -17,12 +17,11 @@
 #include "common/protocol.h"
 #include "fds/fds.h"
 #include "runtime.h"
+#include "zstd_lazy.h"
 
 struct settings g_settings;
 pid_t g_ckpt_tid;
 uint64_t g_ckpt_fs_base;
-char g_upid[96];
-char g_comp_id[96];
 char g_program[256];
 uint64_t g_generation;
 uint32_t g_num_members = 1;
@@ -36,7 +35,6 @@ static int g_old_image_pending;
 static int g_image_unsynced;  /* FSYNC_AFTER: the image just renamed is not on disk yet */
 _Atomic int g_said_bye;
 pid_t g_standalone_owner;
-static char g_hostname[256];
 
 static _Noreturn void fail(const char *what, const char *detail) {
   fprintf(stderr, "dmtcp: %s%s\n", what, detail ? detail : "");
@@ -94,17 +92,6 @@ static void find_pthread_tid_offset(void) {
   fail("cannot find the thread id in glibc's thread descriptor", NULL);
 }
 
-/* Moves the coordinator socket to a high descriptor, out of the program's way. */
-static int high_fd(int fd) {
-  struct rlimit rl;
-  int floor = 1000;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1100) floor = (int)rl.rlim_cur - 64;
-  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor > 3 ? floor : 3);
-  if (nfd < 0) return fd;
-  close(fd);
-  return nfd;
-}
-
 static void reply(const char *state, const char *image) {
   struct proto_msg m;
   proto_init(&m, MSG_REACHED);
@@ -121,55 +108,7 @@ static void reply(const char *state, const char *image) {
     }
     proto_add_u64(&m, "image_bytes", (uint64_t)size);
   }
-  proto_send(g_coord_fd, &m);
-}
-
-static void hello(int restart) {
-  struct proto_msg m;
-  proto_init(&m, MSG_HELLO);
-  proto_add(&m, "role", "process");
-  proto_add(&m, "upid", g_upid);
-  proto_add(&m, "comp_id", g_comp_id);
-  proto_add(&m, "host", g_hostname);
-  proto_add_u64(&m, "real_pid", (uint64_t)getpid());
-  proto_add_u64(&m, "vpid", (uint64_t)getpid());
-  proto_add(&m, "program", g_program);
-  proto_add(&m, "state", restart ? "RESTARTING" : "RUNNING");
-  proto_add(&m, "restart", restart ? "1" : "0");
-  proto_add(&m, "ckptdir", g_settings.ckptdir);
-  if (restart) {
-    proto_add_u64(&m, "generation", g_generation);
-    proto_add_u64(&m, "num_members", g_num_members);
-    proto_add(&m, "image", g_restore_info.image_path);
-  }
-  if (g_settings.interval >= 0) proto_add_u64(&m, "interval", (uint64_t)g_settings.interval);
-  if (proto_send(g_coord_fd, &m) != 0) fail("lost the coordinator during the handshake", NULL);
-  if (proto_recv(g_coord_fd, &m) != 0) fail("the coordinator closed the connection during the handshake", NULL);
-  char buf[512];
-  if (m.type == MSG_REFUSED) {
-    proto_get(&m, "reason", buf, sizeof buf);
-    fail("the coordinator refused this process: ", buf);
-  }
-  if (m.type != MSG_WELCOME) fail("unexpected reply to HELLO", NULL);
-  proto_get(&m, "comp_id", g_comp_id, sizeof g_comp_id);
-  proto_get(&m, "state", buf, sizeof buf);
-  if (!restart && strcmp(buf, "WAIT") == 0) {
-    /* Joined during a checkpoint: run no user code until it is over. */
-    for (;;) {
-      if (proto_recv(g_coord_fd, &m) != 0) fail("lost the coordinator while waiting to start", NULL);
-      if (m.type == MSG_ADVANCE && proto_get(&m, "state", buf, sizeof buf) == 0 &&
-          strcmp(buf, "RUNNING") == 0)
-        break;
-      if (m.type == MSG_KILL) _exit(137);
-    }
-  }
-}
-
-static int connect_coordinator(const char *host, int port) {
-  int fd = proto_connect(host, port);
-  if (fd < 0) return -1;
-  g_coord_fd = high_fd(fd);
-  return 0;
+  coord_send(&m);
 }
 
 /* Writes the image; returns 0, -1 on failure, or 1 when we come back here in
@@ -274,6 +213,7 @@ static void on_advance(struct proto_msg *m) {
   proto_get(m, "state", state, sizeof state);
   g_generation = (uint64_t)proto_get_ll(m, "generation", (long long)g_generation);
   if (strcmp(state, "SUSPENDED") == 0) {
+    zstd_before_checkpoint(); /* the loader's lock: while no thread is parked */
     fork_guard_lock();  /* released with the threads */
     g_parked = 1;
     g_refilled = 0;
@@ -317,7 +257,7 @@ static void on_advance(struct proto_msg *m) {
       proto_add(&r, "state", state);
       proto_add_u64(&r, "generation", g_generation);
       proto_add(&r, "error", err);
-      proto_send(g_coord_fd, &r);
+      coord_send(&r);
       return;
     }
     reply(state, g_image_final);
@@ -334,6 +274,7 @@ static void on_advance(struct proto_msg *m) {
     g_refilled = 1;
     reply(state, NULL);
   } else if (strcmp(state, "RUNNING") == 0) {
+    if (join_end_of_wait()) return; /* the end of a barrier it was not part of (join.c) */
     g_parked = 0;
     release_threads();
     fork_guard_unlock();
@@ -390,12 +331,36 @@ static void coordinator_lost(void) {
   }
 }
 
+/* One message at a time, holding the reader lock (coord.c), so that an exec
+ * never comes between reading a message and acting on it: a message not read
+ * yet stays in the socket for the new program image. While a message read
+ * with a name-service answer is held (names.c), the user threads are parked
+ * and cannot exec. */
+static int next_message(struct proto_msg *m) {
+  if (names_take_held(m)) {
+    coord_reader_lock();
+    return 0;
+  }
+  for (;;) {
+    if (coord_wait_readable() != 0) return -1;
+    coord_reader_lock();
+    if (!g_welcome_pending) break;
+    join_take_welcome(); /* the answer to a HELLO sent without waiting (join.c) */
+    coord_reader_unlock();
+  }
+  if (proto_recv(g_coord_fd, m) != 0) {
+    coord_reader_unlock();
+    return -1;
+  }
+  return 0;
+}
+
 static void *checkpoint_thread(void *arg) {
   (void)arg;
   checkpoint_thread_setup();
   for (;;) {
     struct proto_msg m;
-    if (!names_take_held(&m) && proto_recv(g_coord_fd, &m) != 0) {
+    if (next_message(&m) != 0) {
       /* after our own BYE the coordinator closing the connection is expected */
       if (g_settings.quiet < 2 && !atomic_load(&g_said_bye)) rt_log("lost the coordinator; checkpointing is off", NULL);
       coordinator_lost();
@@ -407,6 +372,7 @@ static void *checkpoint_thread(void *arg) {
       case MSG_KILL: kill(getpid(), SIGKILL); break;
       default: break;
     }
+    coord_reader_unlock();
   }
 }
 
@@ -444,14 +410,18 @@ void restore_process_after_restart(void) {
 static void after_restart(void) {
   restore_process_after_restart();
   g_parked = 2; /* until ADVANCE RUNNING of the restart barrier */
-  if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
+  g_welcome_pending = 0;
+  int fd = proto_connect(g_settings.coord_host, g_settings.coord_port);
+  if (fd < 0) {
     char port[16];
     snprintf(port, sizeof port, "%d", g_settings.coord_port);
     fprintf(stderr, "dmtcp_restart: cannot reach the coordinator at %s:%s: %s\n",
             g_settings.coord_host, port, strerror(errno));
     _exit(g_settings.fail_rc);
   }
-  hello(1);
+  g_coord_fd = coord_high_fd(fd);
+  g_coord_owner = getpid();
+  join_hello_and_wait(g_restore_info.image_path);
 }
 
 /* Called by the restorer (dmtcp_restart) in the new main kernel thread, on the
@@ -459,22 +429,6 @@ static void after_restart(void) {
 __attribute__((visibility("default"))) void dmtcp_restore_entry(struct dmtcp_restore_info *info) {
   memcpy(&g_restore_info, info, sizeof g_restore_info);
   restore_user_threads(&g_restore_info, &g_ckpt_ctx);
-}
-
-static void say_bye(void) {
-  atomic_store(&g_said_bye, 1);
-  if (g_coord_fd < 0 || g_settings.standalone) return;
-  struct proto_msg m;
-  proto_init(&m, MSG_BYE);
-  proto_send(g_coord_fd, &m);
-}
-
-static void make_upid(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-  snprintf(g_upid, sizeof g_upid, "%08lx-%d-%llx", (unsigned long)gethostid() & 0xffffffffUL,
-           (int)getpid(), (unsigned long long)ns);
 }
 
 static void start_checkpoint_thread(void) {
@@ -494,26 +448,19 @@ static void start_checkpoint_thread(void) {
 
 /* In a forked child (pthread_atfork): the parent's coordinator connection and
  * checkpoint thread are the parent's; the child joins as a member of its own,
- * with its own image name, like a program that was exec'd. */
-void runtime_after_fork_child(void) {
-  if (!g_runtime_active) return;
-  g_image_part[0] = '\0';
-  g_old_image_pending = 0;
-  g_image_unsynced = 0;
-  if (g_settings.standalone) {
-    standalone_after_fork_child();
+ * with its own image name, on the connection fd its parent made for it
+ * (join.c; -1: it connects itself). */
+void runtime_after_fork_child(int fd) {
+  if (!g_runtime_active || g_settings.standalone) {
+    if (fd >= 0) close(fd);
+    if (g_runtime_active) standalone_after_fork_child();
     g_runtime_active = 0;
     return;
   }
-  if (g_coord_fd >= 0) close(g_coord_fd);
-  g_coord_fd = -1;
-  make_upid();
-  if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
-    fprintf(stderr, "dmtcp: forked child %d cannot reach the coordinator at %s:%d: %s\n", (int)getpid(),
-            g_settings.coord_host, g_settings.coord_port, strerror(errno));
-    _exit(g_settings.fail_rc);
-  }
-  hello(0);
+  g_image_part[0] = '\0';
+  g_old_image_pending = 0;
+  g_image_unsynced = 0;
+  join_after_fork_child(fd);
   start_checkpoint_thread();
 }
 
@@ -536,21 +483,18 @@ __attribute__((constructor)) static void dmtcp_runtime_init(void) {
   const char *base = strrchr(exe, '/');
   rt_strlcpy(g_program, base ? base + 1 : exe, sizeof g_program);
   gethostname(g_hostname, sizeof g_hostname - 1);
-  make_upid();
   exec_capture_environment();
   g_runtime_active = 1;
+  g_coord_owner = getpid();
   suspend_install_handler();
   if (g_settings.standalone) {
+    join_make_upid();
     snprintf(g_comp_id, sizeof g_comp_id, "standalone-%.80s", g_upid);
-  } else {
-    if (connect_coordinator(g_settings.coord_host, g_settings.coord_port) != 0) {
-      fprintf(stderr, "dmtcp: cannot reach the coordinator at %s:%d: %s\n", g_settings.coord_host,
-              g_settings.coord_port, strerror(errno));
-      _exit(g_settings.fail_rc);
-    }
-    hello(0);
+  } else if (!join_adopt_exec_state()) {
+    join_make_upid();
+    join_connect_and_hello();
   }
   start_checkpoint_thread();
   fork_install_handlers();
-  atexit(say_bye);
+  atexit(join_say_bye);
 }

@@ -80,6 +80,7 @@ extern _Atomic int g_release;
 extern _Atomic int g_said_bye;   /* the process is exiting: it has sent BYE */
 extern char g_upid[96];
 extern char g_comp_id[96];
+extern char g_hostname[256];
 extern char g_program[256];
 extern uint64_t g_generation;
 extern uint32_t g_num_members;
@@ -102,7 +103,6 @@ void image_forget_private(void);
 /* procstate.c: what the kernel forgets at restart and the runtime must put back. */
 size_t procstate_save(void *buf, size_t cap);
 void procstate_restore(void);
-extern int g_coord_fd;
 
 /* timers.c: alarm/setitimer and POSIX timers, saved at checkpoint (checkpoint
  * thread, user threads parked) and re-armed after restart. */
@@ -151,17 +151,42 @@ void discard_image(void);
 void restore_process_after_restart(void);
 void checkpoint_thread_setup(void);
 
-void runtime_after_fork_child(void);
+void runtime_after_fork_child(int fd);
 
 /* standalone.c: --no-coordinator */
 void *standalone_thread(void *arg);
 void standalone_after_fork_child(void);
 
+/* coord.c: the connection to the coordinator */
+struct proto_msg;
+extern int g_coord_fd;
+extern pid_t g_coord_owner;      /* the process whose connection g_coord_fd is (not a vfork child of it) */
+extern int g_welcome_pending;    /* a HELLO was sent without waiting: the WELCOME comes first */
+int coord_is_mine(void);         /* connected to a coordinator, and this is the process that is */
+int coord_send(const struct proto_msg *m);            /* whole frames, any thread; async-signal-safe */
+int coord_send_on(int fd, const struct proto_msg *m);
+int coord_reader_lock(void);     /* 1 taken, 0 this thread held it already */
+void coord_reader_unlock(void);
+int coord_wait_readable(void);
+int coord_high_fd(int fd);
+int coord_connect_for_child(void); /* before fork: the child's connection, announced; or -1 */
+int coord_is_socket(int fd);
+
+/* join.c: becoming a member and staying one across fork and exec */
+void join_make_upid(void);
+void join_connect_and_hello(void);             /* connect, HELLO, wait for the WELCOME */
+void join_hello_and_wait(const char *restart_image);
+void join_after_fork_child(int fd);
+void join_take_welcome(void);
+int join_end_of_wait(void);
+int join_export_state(char *out, size_t len);  /* DMTCP_EXEC_STATE=... for exec */
+int join_adopt_exec_state(void);
+void join_say_bye(void);
+
 /* fds/: the descriptor table (fds/fds.h) */
 
 /* names.c: the coordinator's name service, from the checkpoint thread.
  * Values are at most 191 bytes. 0, or -1 if the coordinator is lost. */
-struct proto_msg;
 int names_publish(const char *const *keys, const char *const *values, int n);
 int names_query(const char *const *keys, char (*values)[192], int n, int *found);
 /* The entries of a key prefix: their count (at most cap), or -1. */

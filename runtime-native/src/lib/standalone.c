@@ -15,6 +15,7 @@
 #include "common/protocol.h"
 #include "fds/fds.h"
 #include "runtime.h"
+#include "zstd_lazy.h"
 
 static int g_listen_fd = -1;
 static uint64_t g_last_committed;
@@ -79,6 +80,7 @@ void standalone_after_fork_child(void) {
 static int checkpoint_alone(char *err, size_t errlen) {
   g_generation++;
   g_num_members = 1;
+  zstd_before_checkpoint(); /* the loader's lock: while no thread is parked */
   fork_guard_lock();
   if (suspend_all_threads() != 0) {
     snprintf(err, errlen, "thread %d did not stop (does it block the checkpoint signal?)", (int)g_unstoppable_tid);

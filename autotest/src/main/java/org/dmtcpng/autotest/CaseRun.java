@@ -73,9 +73,14 @@ public final class CaseRun implements AutoCloseable {
 
   /** Runs the whole case; throws Failure with the reason. */
   public void run() throws Failure, IOException, InterruptedException {
-    startCoordinator();
+    if (!c.ownCoordinator()) {
+      startCoordinator();
+    }
     long t0 = System.nanoTime();
     Process program = start("run0", launchCommand());
+    if (c.ownCoordinator()) {
+      port = awaitPortFile("launch", 0, t0, "dmtcp_launch --new-coordinator", "run0");
+    }
     boolean launched = awaitQuietly(() -> peersRunning(c.processes())
         && ProgressLog.read(output("run0")).progress().size() >= 3);
     phases.add(new Phase("launch", 0, launched, ms(t0)));
@@ -141,8 +146,11 @@ public final class CaseRun implements AutoCloseable {
       fail("rstr", cycle, t0, "dmtcp_command --kill exited " + r.rc + ": " + r.text());
     }
     if (!program.waitFor(timeouts.seconds(), TimeUnit.SECONDS)
-        || !awaitQuietly(() -> peers() == 0)) {
+        || !awaitQuietly(() -> peers() <= 0)) {
       fail("rstr", cycle, t0, "the processes did not die on --kill");
+    }
+    if (c.ownCoordinator() && !awaitQuietly(() -> status() == null)) {
+      fail("rstr", cycle, t0, "the coordinator of dmtcp_launch --new-coordinator did not exit with the computation");
     }
     checkOutput(ProgressLog.readPrefix(output(current), printedBefore), "before the kill");
   }
@@ -152,13 +160,21 @@ public final class CaseRun implements AutoCloseable {
     long t0 = System.nanoTime();
     List<String> cmd = new ArrayList<>();
     if (cycle % 2 == 1) {
-      cmd.addAll(List.of(bin("dmtcp_restart"), "-j", "-p", Integer.toString(port)));
+      if (c.ownCoordinator()) {
+        Files.deleteIfExists(portFile());
+        cmd.addAll(List.of(bin("dmtcp_restart"), "--new-coordinator", "-p", "0", "--port-file", portFile().toString()));
+      } else {
+        cmd.addAll(List.of(bin("dmtcp_restart"), "-j", "-p", Integer.toString(port)));
+      }
       cmd.addAll(c.restartOptions());
       images.forEach(i -> cmd.add(i.toString()));
     } else {
       cmd.add(work.resolve("dmtcp_restart_script.sh").toString());
     }
     Process p = start(next, cmd);
+    if (c.ownCoordinator() && cycle % 2 == 1) {
+      port = awaitPortFile("rstr", cycle, t0, "dmtcp_restart --new-coordinator", next);
+    }
     boolean back = awaitQuietly(() -> peersRunning(c.processes())
         && ProgressLog.read(output(next)).progress().size() >= 3);
     if (!back) {
@@ -196,8 +212,22 @@ public final class CaseRun implements AutoCloseable {
 
   // ---- the coordinator ---------------------------------------------------------------------
 
+  private Path portFile() {
+    return work.resolve("port");
+  }
+
+  /** The port a coordinator started by the program's own command wrote. */
+  private int awaitPortFile(String phase, int cycle, long t0, String who, String output)
+      throws Failure, InterruptedException {
+    Path portFile = portFile();
+    if (!awaitQuietly(() -> Files.exists(portFile) && read(portFile).strip().matches("\\d+"))) {
+      fail(phase, cycle, t0, who + " wrote no port file: " + tail(output(output)));
+    }
+    return Integer.parseInt(read(portFile).strip());
+  }
+
   private void startCoordinator() throws Failure, IOException, InterruptedException {
-    Path portFile = work.resolve("port");
+    Path portFile = portFile();
     coordinator = start("coordinator", List.of(bin("dmtcp_coordinator"), "-p", "0", "--port-file",
         portFile.toString(), "--ckptdir", work.toString(), "--coord-logfile",
         work.resolve("coordinator.log").toString()));
@@ -229,8 +259,11 @@ public final class CaseRun implements AutoCloseable {
   // ---- processes ---------------------------------------------------------------------------
 
   private List<String> launchCommand() {
-    List<String> cmd = new ArrayList<>(List.of(bin("dmtcp_launch"), "-j", "-p", Integer.toString(port),
-        "--ckptdir", work.toString()));
+    List<String> cmd = new ArrayList<>(List.of(bin("dmtcp_launch")));
+    cmd.addAll(c.ownCoordinator()
+        ? List.of("--new-coordinator", "-p", "0", "--port-file", portFile().toString())
+        : List.of("-j", "-p", Integer.toString(port)));
+    cmd.addAll(List.of("--ckptdir", work.toString()));
     cmd.addAll(c.launchOptions());
     String corpus = root.resolve("app-corpus/build").toString();
     for (String a : c.argv()) {

@@ -79,6 +79,11 @@ public final class Corpus {
         Case.of("bigreserve", "{corpus}/bigreserve").maxImageBytes(100L << 20).asCore(),
         Case.of("mapgrow", "{corpus}/mapgrow").asCore(),
         Case.of("python3", "python3", "{corpus}/compute.py").needs("python3").asCore(),
+        // python3 through a version-manager shim (env, then a bash script that runs helper processes
+        // and execs the interpreter) under dmtcp_launch --new-coordinator: an exec chain is one
+        // process, so the coordinator (--exit-on-last) lives as long as the program
+        Case.of("python3-shim", "env", "PATH={corpus}/shim:/usr/bin:/bin", "python3", "{corpus}/compute.py")
+            .withOwnCoordinator().needs("python3").asCore(),
         // forked workers, queues (pipes and a semaphore in shared memory), a feeder thread
         Case.of("python3-multiprocessing", "python3", "{corpus}/mpqueue.py").processes(3).needs("python3").asCore(),
         Case.of("bash", "bash", "{corpus}/loop.sh").needs("bash"),

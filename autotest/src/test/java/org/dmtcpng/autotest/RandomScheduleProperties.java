@@ -36,7 +36,7 @@ class RandomScheduleProperties {
       throws IOException, InterruptedException, CaseRun.Failure {
     Case base = Corpus.all().stream().filter(c -> c.name().equals(s.program())).findFirst().orElseThrow();
     Case c = new Case(base.name(), base.argv(), base.processes(), s.delaysMillis().size(), base.env(),
-        base.launchOptions(), base.restartOptions(), false, false, null, base.maxImageBytes());
+        base.launchOptions(), base.restartOptions(), false, false, null, base.maxImageBytes(), base.ownCoordinator());
     Path base2 = ROOT.resolve("target/autotest-work");
     Files.createDirectories(base2);
     Path work = Files.createTempDirectory(base2, "random-" + c.name() + "-");
