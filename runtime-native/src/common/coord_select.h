@@ -22,6 +22,10 @@ struct coord_target {
  * t->port holds the real port. Returns 0, or -1 with a one-line reason in err. */
 int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen);
 
+/* Why dir cannot hold our temporary files (strerror, or "not a directory"),
+ * or NULL when it can. */
+const char *dmtcp_tmpdir_problem(const char *dir);
+
 /* A coordinator dmtcp_coord_ensure started for a restart that failed before
  * any process joined would wait forever (--exit-on-last needs a last one to
  * leave): asks it to quit when it has no process. */

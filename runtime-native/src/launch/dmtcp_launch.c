@@ -129,6 +129,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "dmtcp_launch: signal %d cannot be used for checkpointing\n", signum);
     return dmtcp_fail_rc();
   }
+  const char *tmp_problem = tmpdir && *tmpdir ? dmtcp_tmpdir_problem(tmpdir) : NULL;
+  if (tmp_problem) {
+    fprintf(stderr, "dmtcp_launch: temporary directory %s: %s\n", tmpdir, tmp_problem);
+    return dmtcp_fail_rc();
+  }
   char absdir[PATH_MAX];
   if (ckptdir && *ckptdir) {
     if (!realpath(ckptdir, absdir)) {

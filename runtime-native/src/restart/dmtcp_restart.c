@@ -595,6 +595,11 @@ int main(int argc, char **argv) {
     usage(stderr);
     return g_fail_rc;
   }
+  const char *tmp_problem = tmpdir && *tmpdir ? dmtcp_tmpdir_problem(tmpdir) : NULL;
+  if (tmp_problem) {
+    fprintf(stderr, "dmtcp_restart: temporary directory %s: %s\n", tmpdir, tmp_problem);
+    return g_fail_rc;
+  }
   char **paths = NULL;
   int npaths = 0;
   for (int i = optind; i < argc; i++) {
