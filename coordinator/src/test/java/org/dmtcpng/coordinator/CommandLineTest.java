@@ -51,6 +51,16 @@ class CommandLineTest {
     assertTrue(c.err().contains("Usage:  dmtcp_command"), c.err());
   }
 
+  @Test
+  void dmtcpCommandHIsHelpAsTheCoordinatorsQuestionMark() throws Exception {
+    for (String h : List.of("h", "--help", "help")) {
+      Run r = run(BIN.resolve("dmtcp_command").toString(), h);
+      assertEquals(0, r.rc(), h + ": " + r);
+      assertTrue(r.out().startsWith("Usage:  dmtcp_command") && r.out().contains("h, --help"), r.out());
+      assertEquals("", r.err());
+    }
+  }
+
   /** Files and directories the coordinator cannot use: one line naming them, exit 99. */
   @Test
   void aPathTheCoordinatorCannotUseIsOneLineAndExit99() throws Exception {

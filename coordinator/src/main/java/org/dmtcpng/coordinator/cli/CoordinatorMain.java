@@ -229,7 +229,7 @@ public final class CoordinatorMain implements Callable<Integer> {
       System.out.println("dmtcp_coordinator starting...");
       System.out.println("    Host: " + org.dmtcpng.coordinator.script.RestartScript.localHostName());
       System.out.println("    Port: " + bound);
-      System.out.println("    Checkpoint Interval: " + (seconds == 0 ? "disabled (checkpoint manually instead)" : seconds));
+      System.out.println("    Checkpoint Interval: " + intervalText(seconds));
       System.out.println("    Exit on last client: " + (exitOnLast ? 1 : 0));
       System.out.println("Type '?' for help.");
       System.out.flush();
@@ -250,7 +250,11 @@ public final class CoordinatorMain implements Callable<Integer> {
     return 0;
   }
 
-  /** The interactive commands: l s c i k q ? (EOF on stdin leaves the coordinator running). */
+  private static String intervalText(int seconds) {
+    return seconds == 0 ? "disabled (checkpoint manually instead)" : Integer.toString(seconds);
+  }
+
+  /** The interactive commands: l s c f i k q ? (EOF on stdin leaves the coordinator running). */
   private void readCommands(CoordinatorServer server) {
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     try {
@@ -267,17 +271,9 @@ public final class CoordinatorMain implements Callable<Integer> {
             var o = server.checkpoint(false, null);
             System.out.println(o == null ? "checkpointing..." : "cannot checkpoint now: " + o);
           });
-          case 'i' -> {
-            System.out.print("Enter the checkpoint interval in seconds (0 = never): ");
-            System.out.flush();
-            String v = in.readLine();
-            try {
-              int s = Integer.parseInt(v == null ? "" : v.strip());
-              server.execute(() -> server.setInterval(s));
-            } catch (NumberFormatException e) {
-              System.out.println("not a number: " + v);
-            }
-          }
+          case 'f' -> server.execute(() -> System.out.println(forced(server.computation().forceRestart())));
+          case 'i' -> server.execute(() -> System.out.println(
+              "Checkpoint Interval: " + intervalText(server.computation().interval())));
           case 'k' -> server.execute(() -> server.computation().killAll());
           case 'q' -> {
             server.execute(() -> {
@@ -296,11 +292,21 @@ public final class CoordinatorMain implements Callable<Integer> {
     }
   }
 
+  /** The answer to f, given how many processes the forced restart goes on without (-1: none waits). */
+  static String forced(int missing) {
+    if (missing < 0) {
+      return "no restart is waiting for missing processes: nothing to force";
+    }
+    return "restart forced without its " + missing + " missing process" + (missing == 1 ? "" : "es")
+        + " (refused if they come later)";
+  }
+
   static final String HELP = """
       COMMANDS:
         l : List connected nodes
         s : Print status message
         c : Checkpoint all nodes
+        f : Force a restart even if there are missing nodes (debugging)
         i : Print current checkpoint interval
             (To change checkpoint interval, use dmtcp_command)
         k : Kill all nodes
