@@ -43,6 +43,8 @@ void dmtcp_coord_target_from_env(struct coord_target *t, const char *prog) {
   const char *port = first_env("DMTCP_COORD_PORT", "DMTCP_PORT");
   t->port = port ? dmtcp_parse_int(prog, port, "DMTCP_COORD_PORT", 0, 65535) : -1;
   t->mode = COORD_ANY;
+  const char *log = getenv("DMTCP_COORD_LOG_FILENAME");
+  t->logfile = log && *log ? log : NULL;
   const char *interval = getenv("DMTCP_CHECKPOINT_INTERVAL");
   t->interval = interval && *interval
                     ? dmtcp_parse_int(prog, interval, "DMTCP_CHECKPOINT_INTERVAL", 0, 0x7fffffff)
@@ -76,6 +78,25 @@ const char *dmtcp_tmpdir_problem(const char *dir) {
 
 static int is_local(const char *host) {
   return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+}
+
+/* What start_coordinator checks first, so that a bad directory or log file is
+ * one line naming it, not a coordinator that fails to come up. */
+static int coordinator_paths_ok(const struct coord_target *t, const char *tmp, char *err, size_t errlen) {
+  const char *why = dmtcp_tmpdir_problem(tmp);
+  if (why) {
+    snprintf(err, errlen, "temporary directory %s: %s", tmp, why);
+    return 0;
+  }
+  if (t->logfile && *t->logfile) {
+    int fd = open(t->logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      snprintf(err, errlen, "coordinator log file %s: %s", t->logfile, strerror(errno));
+      return 0;
+    }
+    close(fd);
+  }
+  return 1;
 }
 
 /* The port a started coordinator wrote to portfile, once it answers there. */
@@ -113,11 +134,7 @@ static int start_coordinator(struct coord_target *t, int port, char *err, size_t
   snprintf(exe, sizeof exe, "%s/dmtcp_coordinator", bindir);
   const char *tmp = t->tmpdir && *t->tmpdir ? t->tmpdir : getenv("TMPDIR");
   if (!tmp || !*tmp) tmp = "/tmp";
-  const char *why = dmtcp_tmpdir_problem(tmp); /* one line naming it, not a coordinator that fails */
-  if (why) {
-    snprintf(err, errlen, "temporary directory %s: %s", tmp, why);
-    return -1;
-  }
+  if (!coordinator_paths_ok(t, tmp, err, errlen)) return -1;
   snprintf(portfile, sizeof portfile, "%s/dmtcp-port-%d-%ld", tmp, (int)getpid(), (long)time(NULL));
   unlink(portfile);
   snprintf(portbuf, sizeof portbuf, "%d", port);
@@ -141,6 +158,10 @@ static int start_coordinator(struct coord_target *t, int port, char *err, size_t
   if (t->ckptdir && *t->ckptdir) {
     argv[a++] = "--ckptdir";
     argv[a++] = t->ckptdir;
+  }
+  if (t->logfile && *t->logfile) {
+    argv[a++] = "--coord-logfile";
+    argv[a++] = t->logfile;
   }
   argv[a] = NULL;
   pid_t pid = fork();
@@ -210,6 +231,16 @@ int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen) {
       return 0; /* the process coordinates itself (standalone.c) */
   }
   return -1;
+}
+
+void dmtcp_coord_note_unused_logfile(const struct coord_target *t, const char *prog) {
+  if (t->quiet || !t->logfile || t->started) return;
+  if (t->mode == COORD_NONE)
+    fprintf(stderr, "%s: note: --coord-logfile %s unused: there is no coordinator (--no-coordinator)\n", prog,
+            t->logfile);
+  else
+    fprintf(stderr, "%s: note: --coord-logfile %s unused: the coordinator at %s:%d was already running\n", prog,
+            t->logfile, t->host, t->port);
 }
 
 /* One command to the coordinator; its answer in reply. 0 or -1. */
