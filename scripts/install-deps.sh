@@ -4,8 +4,9 @@
 set -euo pipefail
 # openssh-server, openssh-client, iproute2: the test hosts (test-hosts/) of the multi-host tests
 # strace: the order of a checkpoint's fsync and rename (fault-injection PreviousImageTest)
+# tmux, python3, vim: the programs that live in a terminal (autotest TerminalProgramsTest)
 pkgs=(make gcc libzstd-dev liblz4-dev zlib1g-dev libxxhash-dev python3 tmux procps util-linux psmisc bash-builtins
-  openssh-server openssh-client iproute2 strace)
+  openssh-server openssh-client iproute2 strace vim)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -43,6 +43,8 @@ void dmtcp_coord_target_from_env(struct coord_target *t, const char *prog) {
   const char *port = first_env("DMTCP_COORD_PORT", "DMTCP_PORT");
   t->port = port ? dmtcp_parse_int(prog, port, "DMTCP_COORD_PORT", 0, 65535) : -1;
   t->mode = COORD_ANY;
+  const char *log = getenv("DMTCP_COORD_LOG_FILENAME");
+  t->logfile = log && *log ? log : NULL;
   const char *interval = getenv("DMTCP_CHECKPOINT_INTERVAL");
   t->interval = interval && *interval
                     ? dmtcp_parse_int(prog, interval, "DMTCP_CHECKPOINT_INTERVAL", 0, 0x7fffffff)
@@ -66,8 +68,59 @@ static int reachable(const char *host, int port) {
   return 1;
 }
 
+const char *dmtcp_tmpdir_problem(const char *dir) {
+  struct stat sb;
+  if (stat(dir, &sb) != 0) return strerror(errno);
+  if (!S_ISDIR(sb.st_mode)) return "not a directory";
+  if (access(dir, W_OK | X_OK) != 0) return strerror(errno);
+  return NULL;
+}
+
 static int is_local(const char *host) {
   return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+}
+
+/* What start_coordinator checks first, so that a bad directory or log file is
+ * one line naming it, not a coordinator that fails to come up. */
+static int coordinator_paths_ok(const struct coord_target *t, const char *tmp, char *err, size_t errlen) {
+  const char *why = dmtcp_tmpdir_problem(tmp);
+  if (why) {
+    snprintf(err, errlen, "temporary directory %s: %s", tmp, why);
+    return 0;
+  }
+  if (t->logfile && *t->logfile) {
+    int fd = open(t->logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      snprintf(err, errlen, "coordinator log file %s: %s", t->logfile, strerror(errno));
+      return 0;
+    }
+    close(fd);
+  }
+  return 1;
+}
+
+/* The port a started coordinator wrote to portfile, once it answers there. */
+static int await_port_file(struct coord_target *t, const char *portfile, const char *port, char *err,
+                           size_t errlen) {
+  for (int i = 0; i < 600; i++) {
+    FILE *f = fopen(portfile, "r");
+    if (f) {
+      int p = -1;
+      int got = fscanf(f, "%d", &p);
+      fclose(f);
+      if (got == 1 && p > 0 && reachable("127.0.0.1", p)) {
+        unlink(portfile);
+        t->port = p;
+        t->started = 1;
+        return 0;
+      }
+    }
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  unlink(portfile);
+  snprintf(err, errlen, "the coordinator started on port %s did not come up", port);
+  return -1;
 }
 
 /* Starts a coordinator in the background and waits until it listens. */
@@ -79,12 +132,14 @@ static int start_coordinator(struct coord_target *t, int port, char *err, size_t
     return -1;
   }
   snprintf(exe, sizeof exe, "%s/dmtcp_coordinator", bindir);
-  const char *tmp = t->tmpdir && *t->tmpdir ? t->tmpdir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  const char *tmp = t->tmpdir && *t->tmpdir ? t->tmpdir : getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  if (!coordinator_paths_ok(t, tmp, err, errlen)) return -1;
   snprintf(portfile, sizeof portfile, "%s/dmtcp-port-%d-%ld", tmp, (int)getpid(), (long)time(NULL));
   unlink(portfile);
   snprintf(portbuf, sizeof portbuf, "%d", port);
   snprintf(interval, sizeof interval, "%d", t->interval);
-  const char *argv[16];
+  const char *argv[20];
   int a = 0;
   argv[a++] = exe;
   argv[a++] = "--daemon";
@@ -94,6 +149,8 @@ static int start_coordinator(struct coord_target *t, int port, char *err, size_t
   argv[a++] = portbuf;
   argv[a++] = "--port-file";
   argv[a++] = portfile;
+  argv[a++] = "--tmpdir";
+  argv[a++] = tmp;
   if (t->interval >= 0) {
     argv[a++] = "-i";
     argv[a++] = interval;
@@ -101,6 +158,10 @@ static int start_coordinator(struct coord_target *t, int port, char *err, size_t
   if (t->ckptdir && *t->ckptdir) {
     argv[a++] = "--ckptdir";
     argv[a++] = t->ckptdir;
+  }
+  if (t->logfile && *t->logfile) {
+    argv[a++] = "--coord-logfile";
+    argv[a++] = t->logfile;
   }
   argv[a] = NULL;
   pid_t pid = fork();
@@ -119,27 +180,14 @@ static int start_coordinator(struct coord_target *t, int port, char *err, size_t
     _exit(127);
   }
   int status;
-  waitpid(pid, &status, 0); /* --daemon returns once it listens */
-  for (int i = 0; i < 600; i++) {
-    FILE *f = fopen(portfile, "r");
-    if (f) {
-      int p = -1;
-      int got = fscanf(f, "%d", &p);
-      fclose(f);
-      if (got == 1 && p > 0 && reachable("127.0.0.1", p)) {
-        unlink(portfile);
-        t->port = p;
-        t->started = 1;
-        return 0;
-      }
-    }
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+  waitpid(pid, &status, 0); /* --daemon returns once it listens, or fails with the reason on stderr */
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    snprintf(err, errlen, "could not start a coordinator on port %s (%s exited with status %d)", portbuf, exe,
+             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    unlink(portfile);
+    return -1;
   }
-  unlink(portfile);
-  snprintf(err, errlen, "the coordinator started on port %s did not come up (exit status %d)",
-           portbuf, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  return -1;
+  return await_port_file(t, portfile, portbuf, err, errlen);
 }
 
 static int write_port_file(const struct coord_target *t, char *err, size_t errlen) {
@@ -183,6 +231,16 @@ int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen) {
       return 0; /* the process coordinates itself (standalone.c) */
   }
   return -1;
+}
+
+void dmtcp_coord_note_unused_logfile(const struct coord_target *t, const char *prog) {
+  if (t->quiet || !t->logfile || t->started) return;
+  if (t->mode == COORD_NONE)
+    fprintf(stderr, "%s: note: --coord-logfile %s unused: there is no coordinator (--no-coordinator)\n", prog,
+            t->logfile);
+  else
+    fprintf(stderr, "%s: note: --coord-logfile %s unused: the coordinator at %s:%d was already running\n", prog,
+            t->logfile, t->host, t->port);
 }
 
 /* One command to the coordinator; its answer in reply. 0 or -1. */

@@ -13,6 +13,7 @@ struct coord_target {
   int interval;          /* -1 = not given */
   const char *ckptdir;
   const char *tmpdir;
+  const char *logfile;   /* --coord-logfile: the log of a coordinator this command starts */
   int quiet;
   int started;           /* set by dmtcp_coord_ensure: it started this coordinator */
 };
@@ -21,6 +22,14 @@ struct coord_target {
  * <bindir>/dmtcp_coordinator in the background and wait for it. On success
  * t->port holds the real port. Returns 0, or -1 with a one-line reason in err. */
 int dmtcp_coord_ensure(struct coord_target *t, char *err, size_t errlen);
+
+/* --coord-logfile only reaches a coordinator this command starts: a NOTE
+ * (unless quiet) when t names one but joined a running coordinator or none. */
+void dmtcp_coord_note_unused_logfile(const struct coord_target *t, const char *prog);
+
+/* Why dir cannot hold our temporary files (strerror, or "not a directory"),
+ * or NULL when it can. */
+const char *dmtcp_tmpdir_problem(const char *dir);
 
 /* A coordinator dmtcp_coord_ensure started for a restart that failed before
  * any process joined would wait forever (--exit-on-last needs a last one to
@@ -41,7 +50,9 @@ void dmtcp_coord_quit_if_unused(const struct coord_target *t);
   "  --new-coordinator\n" \
   "              Create a new coordinator at the given port. Fail if one already exists.\n" \
   "  --any-coordinator\n" \
-  "              Join the coordinator on the port if there is one, else start one (default)\n"
+  "              Join the coordinator on the port if there is one, else start one (default)\n" \
+  "  --coord-logfile PATH (environment variable DMTCP_COORD_LOG_FILENAME)\n" \
+  "              The coordinator this command starts writes its log to PATH\n"
 #define DMTCP_INTERVAL_HELP \
   "  -i, --interval SECONDS (environment variable DMTCP_CHECKPOINT_INTERVAL)\n" \
   "              Time in seconds between automatic checkpoints (0 = never)\n\n"
@@ -55,7 +66,7 @@ int dmtcp_parse_int(const char *prog, const char *s, const char *what, int min, 
 
 /* The defaults and environment shared by dmtcp_launch and dmtcp_restart:
  * DMTCP_COORD_HOST / DMTCP_HOST (localhost), DMTCP_COORD_PORT / DMTCP_PORT,
- * DMTCP_CHECKPOINT_INTERVAL; mode --any-coordinator. */
+ * DMTCP_CHECKPOINT_INTERVAL, DMTCP_COORD_LOG_FILENAME; mode --any-coordinator. */
 void dmtcp_coord_target_from_env(struct coord_target *t, const char *prog);
 
 /* The directory holding this executable (bin/), without a trailing slash. */

@@ -33,6 +33,7 @@ static void usage(FILE *out) {
       "  --ckptdir PATH (environment variable DMTCP_CHECKPOINT_DIR)\n"
       "              Directory to store checkpoint images (default: curr dir at launch)\n"
       "  --ckpt-signal signum (environment variable DMTCP_SIGCKPT)\n"
+      "  --mtcp-checkpoint-signal signum (its old name)\n"
       "              Signal number used internally for checkpointing (default: SIGUSR2/12).\n"
       "  --ckpt-open-files, --checkpoint-open-files\n"
       "     (environment variable DMTCP_CKPT_OPEN_FILES=[01])\n"
@@ -43,11 +44,21 @@ static void usage(FILE *out) {
       "     (environment variable DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES=[01])\n"
       "              With --ckpt-open-files, a saved file also replaces the file that is\n"
       "              there at restart (default: the file there is kept)\n\n"
+      "Enable/disable plugins:\n"
+      "  --disable-alloc-plugin (environment variable DMTCP_ALLOC_PLUGIN=[01])\n"
+      "  --disable-dl-plugin (environment variable DMTCP_DL_PLUGIN=[01])\n"
+      "  --disable-all-plugins\n"
+      "              Accepted, with a note at launch that they change nothing: this dmtcp\n"
+      "              has no separate plugins; the work of DMTCP's internal plugins (alloc,\n"
+      "              dl, files, sockets, IPC, timers) is built into the runtime, always on\n"
+      "  --with-plugin PLUGIN[:PLUGIN...]\n"
+      "              Refused: this dmtcp cannot load plugins\n\n"
       "Other options:\n"
       "  --tmpdir PATH (environment variable DMTCP_TMPDIR)\n"
       "              Directory to store temp files (default: $TMDPIR or /tmp)\n"
       "  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
-      "              Skip NOTE messages; if given twice, also skip WARNINGs\n"
+      "              Skip NOTE messages (such as the plugin notes); if given twice, also skip\n"
+      "              WARNINGs\n"
       "  --help      Print this message and exit.\n"
       "  --version   Print version information and exit.\n",
       out);
@@ -72,14 +83,42 @@ static int find_in_path(const char *name, char *out, size_t outlen) {
   }
 }
 
+/* DMTCP's switches for its internal plugins. Here there is nothing to switch
+ * off: what those plugins do is built into the runtime. A switch that is set
+ * (option, or its variable at 0) gets one NOTE, so that it is never silently
+ * ignored. */
+enum { PLUGIN_ALLOC, PLUGIN_DL, PLUGIN_ALL, NPLUGINS };
+static const struct {
+  const char *option, *env, *plugin, *work;
+} plugin_switches[NPLUGINS] = {
+    {"--disable-alloc-plugin", "DMTCP_ALLOC_PLUGIN", "alloc plugin", "what it does"},
+    {"--disable-dl-plugin", "DMTCP_DL_PLUGIN", "dl plugin", "what it does"},
+    {"--disable-all-plugins", NULL, "plugins", "what DMTCP's internal plugins do"},
+};
+
+static void note_plugin_switches(const int *disabled, int quiet) {
+  for (int i = 0; i < NPLUGINS; i++) {
+    const char *env = plugin_switches[i].env ? getenv(plugin_switches[i].env) : NULL;
+    int by_env = env && !strcmp(env, "0");
+    if (quiet || (!disabled[i] && !by_env)) continue;
+    fprintf(stderr,
+            "dmtcp_launch: note: %s%s changes nothing: this dmtcp has no separate %s (%s is built into the runtime, "
+            "always on)\n",
+            disabled[i] ? plugin_switches[i].option : plugin_switches[i].env, disabled[i] ? "" : "=0",
+            plugin_switches[i].plugin, plugin_switches[i].work);
+  }
+}
+
 int main(int argc, char **argv) {
   struct coord_target t;
   dmtcp_coord_target_from_env(&t, "dmtcp_launch");
-  int quiet = 0, gzip = -1, signum = -1;
+  const char *qv = getenv("DMTCP_QUIET");
+  int quiet = qv && *qv ? atoi(qv) : 0, gzip = -1, signum = -1, disabled[NPLUGINS] = {0}, logfile_given = 0;
   const char *ckptdir = getenv("DMTCP_CHECKPOINT_DIR"), *tmpdir = getenv("DMTCP_TMPDIR");
 
   enum { O_PORTFILE = 256, O_NEW, O_ANY, O_NONE, O_GZIP, O_NOGZIP, O_CKPTDIR, O_SIG, O_TMP,
-         O_HELP, O_VERSION, O_IGNORED, O_OPEN_FILES, O_OVERWRITE };
+         O_HELP, O_VERSION, O_IGNORED, O_OPEN_FILES, O_OVERWRITE, O_LOGFILE, O_NO_ALLOC, O_NO_DL, O_NO_PLUGINS,
+         O_WITH_PLUGIN };
   static const struct option opts[] = {
       {"coord-host", required_argument, 0, 'h'}, {"coord-port", required_argument, 0, 'p'},
       {"port", required_argument, 0, 'p'},        {"port-file", required_argument, 0, O_PORTFILE},
@@ -92,6 +131,9 @@ int main(int argc, char **argv) {
       {"help", no_argument, 0, O_HELP},           {"version", no_argument, 0, O_VERSION},
       {"ckpt-open-files", no_argument, 0, O_OPEN_FILES}, {"checkpoint-open-files", no_argument, 0, O_OPEN_FILES},
       {"allow-file-overwrite", no_argument, 0, O_OVERWRITE},
+      {"coord-logfile", required_argument, 0, O_LOGFILE}, {"mtcp-checkpoint-signal", required_argument, 0, O_SIG},
+      {"disable-alloc-plugin", no_argument, 0, O_NO_ALLOC}, {"disable-dl-plugin", no_argument, 0, O_NO_DL},
+      {"disable-all-plugins", no_argument, 0, O_NO_PLUGINS}, {"with-plugin", required_argument, 0, O_WITH_PLUGIN},
       {0, 0, 0, 0}};
   int c, open_files = -1, overwrite = -1;
   opterr = 0;
@@ -113,6 +155,13 @@ int main(int argc, char **argv) {
       case 'q': quiet++; break;
       case O_OPEN_FILES: open_files = 1; break;
       case O_OVERWRITE: overwrite = 1; break;
+      case O_LOGFILE: t.logfile = optarg; logfile_given = 1; break;
+      case O_NO_ALLOC: disabled[PLUGIN_ALLOC] = 1; break;
+      case O_NO_DL: disabled[PLUGIN_DL] = 1; break;
+      case O_NO_PLUGINS: disabled[PLUGIN_ALL] = 1; break;
+      case O_WITH_PLUGIN:
+        fprintf(stderr, "dmtcp_launch: --with-plugin %s: this dmtcp cannot load plugins\n", optarg);
+        return dmtcp_fail_rc();
       case O_HELP: usage(stdout); return 0;
       case O_VERSION: printf("dmtcp_launch (dmtcp) " VERSION "\n"); return 0;
       default:
@@ -127,6 +176,11 @@ int main(int argc, char **argv) {
   }
   if (signum == SIGKILL || signum == SIGSTOP) {
     fprintf(stderr, "dmtcp_launch: signal %d cannot be used for checkpointing\n", signum);
+    return dmtcp_fail_rc();
+  }
+  const char *tmp_problem = tmpdir && *tmpdir ? dmtcp_tmpdir_problem(tmpdir) : NULL;
+  if (tmp_problem) {
+    fprintf(stderr, "dmtcp_launch: temporary directory %s: %s\n", tmpdir, tmp_problem);
     return dmtcp_fail_rc();
   }
   char absdir[PATH_MAX];
@@ -157,6 +211,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "dmtcp_launch: %s\n", err);
     return dmtcp_fail_rc();
   }
+  if (logfile_given) dmtcp_coord_note_unused_logfile(&t, "dmtcp_launch");
+  note_plugin_switches(disabled, quiet);
 
   char bindir[PATH_MAX], lib[PATH_MAX + 64], buf[32];
   if (dmtcp_bindir(bindir, sizeof bindir) != 0) {

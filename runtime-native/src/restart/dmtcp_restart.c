@@ -64,6 +64,7 @@ static void usage(FILE *out) {
       "  --tmpdir PATH (environment variable DMTCP_TMPDIR)\n"
       "              Directory to store temp files (default: $TMDPIR or /tmp)\n"
       "  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
+      "              Skip NOTE messages; if given twice, also skip WARNINGs\n"
       "  --debug-restart-pause (or set env. var. DMTCP_RESTART_PAUSE =1)\n"
       "              Print the pid and wait for SIGCONT before the memory is replaced\n"
       "  (environment variable DMTCP_RESTART_NO_PIDNS=1)\n"
@@ -556,7 +557,7 @@ int main(int argc, char **argv) {
   const char *qv = getenv("DMTCP_QUIET");
   g_quiet = qv && *qv ? atoi(qv) : 0;
 
-  enum { O_PORTFILE = 256, O_NEW, O_ANY, O_NOSTRICT, O_CKPTDIR, O_TMP, O_PAUSE, O_HELP, O_VERSION };
+  enum { O_PORTFILE = 256, O_NEW, O_ANY, O_NOSTRICT, O_CKPTDIR, O_TMP, O_PAUSE, O_HELP, O_VERSION, O_LOGFILE };
   static const struct option opts[] = {
       {"coord-host", required_argument, 0, 'h'}, {"coord-port", required_argument, 0, 'p'},
       {"port", required_argument, 0, 'p'},        {"port-file", required_argument, 0, O_PORTFILE},
@@ -566,8 +567,9 @@ int main(int argc, char **argv) {
       {"ckptdir", required_argument, 0, O_CKPTDIR}, {"tmpdir", required_argument, 0, O_TMP},
       {"quiet", no_argument, 0, 'q'},             {"debug-restart-pause", no_argument, 0, O_PAUSE},
       {"help", no_argument, 0, O_HELP},           {"version", no_argument, 0, O_VERSION},
+      {"coord-logfile", required_argument, 0, O_LOGFILE},
       {0, 0, 0, 0}};
-  int c;
+  int c, logfile_given = 0;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "h:p:ji:q", opts, NULL)) != -1) {
     switch (c) {
@@ -583,6 +585,7 @@ int main(int argc, char **argv) {
       case O_TMP: tmpdir = optarg; break;
       case 'q': g_quiet++; break;
       case O_PAUSE: pause_level = 1; break;
+      case O_LOGFILE: t.logfile = optarg; logfile_given = 1; break;
       case O_HELP: usage(stdout); return 0;
       case O_VERSION: printf("dmtcp_restart (dmtcp) " VERSION "\n"); return 0;
       default:
@@ -593,6 +596,11 @@ int main(int argc, char **argv) {
   }
   if (optind >= argc) {
     usage(stderr);
+    return g_fail_rc;
+  }
+  const char *tmp_problem = tmpdir && *tmpdir ? dmtcp_tmpdir_problem(tmpdir) : NULL;
+  if (tmp_problem) {
+    fprintf(stderr, "dmtcp_restart: temporary directory %s: %s\n", tmpdir, tmp_problem);
     return g_fail_rc;
   }
   char **paths = NULL;
@@ -640,8 +648,13 @@ int main(int argc, char **argv) {
   /* An image launched with --no-coordinator coordinates itself after restart too. */
   int standalone = (imgs[0].h->flags & DMTCP_HF_STANDALONE) != 0;
   if (standalone && npaths > 1) die(paths[1], "a --no-coordinator image restarts alone");
-  if (standalone) t.port = t.port >= 0 ? t.port : 0; /* 0: listen where it listened before */
-  else if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) die(NULL, err);
+  if (standalone) {
+    t.mode = COORD_NONE;
+    t.port = t.port >= 0 ? t.port : 0; /* 0: listen where it listened before */
+  } else if (dmtcp_coord_ensure(&t, err, sizeof err) != 0) {
+    die(NULL, err);
+  }
+  if (logfile_given) dmtcp_coord_note_unused_logfile(&t, "dmtcp_restart");
 
   struct dmtcp_restore_info info;
   memset(&info, 0, sizeof info);

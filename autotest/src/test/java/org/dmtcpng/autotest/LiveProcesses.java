@@ -57,8 +57,17 @@ final class LiveProcesses implements AutoCloseable {
 
   /** As start, with these variables added to the environment. */
   Process start(String name, Map<String, String> env, String... cmd) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+    return start(name, env, ProcessBuilder.Redirect.from(new File("/dev/null")), cmd);
+  }
+
+  /** As start, with a pipe to its standard input ({@link Process#getOutputStream}). */
+  Process startWithInput(String name, String... cmd) throws IOException {
+    return start(name, Map.of(), ProcessBuilder.Redirect.PIPE, cmd);
+  }
+
+  private Process start(String name, Map<String, String> env, ProcessBuilder.Redirect input, String... cmd)
+      throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectInput(input)
         .redirectOutput(out(name).toFile()).redirectErrorStream(true);
     pb.environment().putAll(env);
     Process p = pb.start();

@@ -2,6 +2,7 @@ package org.dmtcpng.autotest;
 
 import static org.dmtcpng.autotest.LiveProcesses.bin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ class TerminalProgramsTest {
 
   @Test
   void thePython3ReplGoesOnWhereItWas() throws Exception {
+    assumeInstalled("tmux", "python3");
     try (LiveProcesses live = new LiveProcesses("tty-python"); Tmux tmux = new Tmux(live.work)) {
       String port = live.startCoordinator();
       tmux.type("cd " + live.work + " && " + bin("dmtcp_launch") + " -j -p " + port + " /usr/bin/python3 -q", "Enter");
@@ -37,6 +39,7 @@ class TerminalProgramsTest {
 
   @Test
   void vimEditsAFileAcrossRestarts() throws Exception {
+    assumeInstalled("tmux", "vim");
     try (LiveProcesses live = new LiveProcesses("tty-vim"); Tmux tmux = new Tmux(live.work)) {
       String port = live.startCoordinator();
       Path file = live.work.resolve("notes.txt");
@@ -60,6 +63,17 @@ class TerminalProgramsTest {
       LiveProcesses.await(() -> Files.exists(file));
       LiveProcesses.await(() -> CaseRun.read(file).equals("\n" + expected));
       assertEquals("\n" + expected, CaseRun.read(file));
+    }
+  }
+
+  /**
+   * Skips the test, saying why, when a program it needs is not in /usr/bin or /bin (the PATH of
+   * the terminal's shell); scripts/install-deps.sh installs them.
+   */
+  private static void assumeInstalled(String... programs) {
+    for (String program : programs) {
+      assumeTrue(Files.isExecutable(Path.of("/usr/bin", program)) || Files.isExecutable(Path.of("/bin", program)),
+          "needs " + program + " in /usr/bin or /bin (scripts/install-deps.sh installs it)");
     }
   }
 

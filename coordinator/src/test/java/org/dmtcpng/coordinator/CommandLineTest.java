@@ -52,6 +52,38 @@ class CommandLineTest {
   }
 
   @Test
+  void dmtcpCommandHIsHelpAsTheCoordinatorsQuestionMark() throws Exception {
+    for (String h : List.of("h", "--help", "help")) {
+      Run r = run(BIN.resolve("dmtcp_command").toString(), h);
+      assertEquals(0, r.rc(), h + ": " + r);
+      assertTrue(r.out().startsWith("Usage:  dmtcp_command") && r.out().contains("h, --help"), r.out());
+      assertEquals("", r.err());
+    }
+  }
+
+  /** Files and directories the coordinator cannot use: one line naming them, exit 99. */
+  @Test
+  void aPathTheCoordinatorCannotUseIsOneLineAndExit99() throws Exception {
+    String coordinator = BIN.resolve("dmtcp_coordinator").toString();
+    String missing = "/nonexistent-" + ProcessHandle.current().pid();
+    List<List<String>> bad = List.of(
+        List.of("--port-file", missing + "/port"),
+        List.of("--coord-logfile", missing + "/log"),
+        List.of("--tmpdir", missing),
+        List.of("--daemon", "--tmpdir", missing),
+        List.of("--daemon", "--port-file", missing + "/port"));
+    for (List<String> options : bad) {
+      List<String> cmd = new ArrayList<>(List.of(coordinator, "-q", "-p", "0"));
+      cmd.addAll(options);
+      Run r = run(cmd.toArray(String[]::new));
+      assertEquals(99, r.rc(), options + ": " + r);
+      assertEquals(1, r.err().strip().lines().count(), options + ": " + r.err());
+      assertTrue(r.err().startsWith("dmtcp_coordinator: ") && r.err().contains(missing)
+          && r.err().contains("No such file or directory"), options + ": " + r.err());
+    }
+  }
+
+  @Test
   void dmtcpCommandWithoutACoordinatorSaysSoAndExits2() throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {

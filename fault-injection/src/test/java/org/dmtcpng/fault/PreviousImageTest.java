@@ -3,6 +3,7 @@ package org.dmtcpng.fault;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,6 +115,9 @@ class PreviousImageTest {
 
   /** The fsync and renameat2 calls of the process during its second checkpoint, by strace. */
   private static List<String> syscallsOfASecondCheckpoint(Map<String, String> env) throws Exception {
+    assumeTrue(java.util.stream.Stream.of(System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":"))
+        .anyMatch(dir -> Files.isExecutable(Path.of(dir, "strace"))),
+        "needs strace (scripts/install-deps.sh installs it)");
     try (Computation c = Computation.start("syncorder")) {
       Process launched = c.launchWith(env, "a", Bin.corpus("counter").toString());
       c.awaitRunning(1, Duration.ofSeconds(60));

@@ -161,6 +161,27 @@ public final class Computation {
     return welcome;
   }
 
+  /**
+   * The coordinator's f: a restart still waiting for processes runs its barrier with those that
+   * have joined, as if the image's generation had had only them; the missing ones are left out (a
+   * late one is refused: the computation is busy, then running). Returns how many were missing,
+   * or -1 when no restart is waiting.
+   */
+  public int forceRestart() {
+    if (phase != Phase.RESTART_GATHER) {
+      return -1;
+    }
+    int missing = restartExpected - members.size();
+    fx.log("restart of generation " + restartGeneration + " forced with " + members.size() + " of "
+        + restartExpected + " processes (" + missing + " missing, left out)");
+    restartExpected = members.size();
+    for (Member m : members.values()) {
+      m.waiting = false;
+    }
+    startBarrier(Phase.RESTART, RESTART_STATES, restartGeneration);
+    return missing;
+  }
+
   public void disconnected(long id) {
     Member gone = members.remove(id);
     if (gone == null) {

@@ -27,7 +27,7 @@ public final class CommandMain {
         -p, --coord-port PORT_NUM (environment variable DMTCP_COORD_PORT)
                     Port where dmtcp_coordinator is run (default: 7779)
         --json      Print the result as one JSON object
-        --help
+        h, --help
                     Print this message and exit.
         --version
                     Print version information and exit.
@@ -88,6 +88,10 @@ public final class CommandMain {
         default -> { }
       }
       switch (bare) {
+        case "h", "help", "?" -> {
+          out.print(USAGE);
+          return 0;
+        }
         case "s", "status" -> requests.add(new Request("status", "DMT_STATUS", null));
         case "l", "list" -> requests.add(new Request("list", "DMT_LIST", null));
         case "c", "checkpoint" -> requests.add(new Request("checkpoint", "DMT_CHECKPOINT", null));

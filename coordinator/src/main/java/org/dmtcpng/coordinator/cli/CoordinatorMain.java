@@ -6,7 +6,10 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.BindException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -90,7 +93,62 @@ public final class CoordinatorMain implements Callable<Integer> {
       ex.getCommandLine().usage(System.err);
       return 2;
     });
+    // Whatever still goes wrong is one line, not a stack trace.
+    cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+      System.err.println("dmtcp_coordinator: " + (ex instanceof IOException io ? why(io) : ex.toString()));
+      return failRc();
+    });
     System.exit(cl.execute(args));
+  }
+
+  /** The reason of a failed file operation, in the words strerror would use. */
+  static String why(IOException e) {
+    if (e instanceof NoSuchFileException) {
+      return "No such file or directory";
+    }
+    if (e instanceof AccessDeniedException) {
+      return "Permission denied";
+    }
+    if (e instanceof FileSystemException f && f.getReason() != null) {
+      return f.getReason();
+    }
+    return String.valueOf(e.getMessage());
+  }
+
+  /** --tmpdir or DMTCP_TMPDIR, when given, must be a writable directory; false after saying why not. */
+  private boolean tmpdirUsable() {
+    String envTmp = env("DMTCP_TMPDIR");
+    Path dir = tmpDir != null ? tmpDir : envTmp != null ? Path.of(envTmp) : null;
+    String problem = dir == null ? null : !Files.exists(dir) ? "No such file or directory"
+        : !Files.isDirectory(dir) ? "not a directory" : !Files.isWritable(dir) ? "Permission denied" : null;
+    if (problem != null) {
+      System.err.println("dmtcp_coordinator: temporary directory " + dir + ": " + problem);
+    }
+    return problem == null;
+  }
+
+  /** The log (to file, or standard error when file is null), or null after saying why not. */
+  private static Log openLog(String file, int quiet) {
+    try {
+      return new Log(file, quiet);
+    } catch (IOException e) {
+      System.err.println("dmtcp_coordinator: log file " + file + ": " + why(e));
+      return null;
+    }
+  }
+
+  /** Writes the bound port to file (what is null: nothing to write); false after saying why not. */
+  private static boolean writePort(Path file, String what, int bound) {
+    if (file == null) {
+      return true;
+    }
+    try {
+      Files.writeString(file, bound + "\n");
+      return true;
+    } catch (IOException e) {
+      System.err.println("dmtcp_coordinator: cannot write " + what + " " + file + ": " + why(e));
+      return false;
+    }
   }
 
   static int failRc() {
@@ -130,6 +188,9 @@ public final class CoordinatorMain implements Callable<Integer> {
       System.err.println("dmtcp_coordinator: port must be 0-65535 and interval >= 0");
       return failRc();
     }
+    if (!tmpdirUsable()) {
+      return failRc();
+    }
     String envDir = env("DMTCP_CHECKPOINT_DIR");
     Path dir = (ckptDir != null ? ckptDir : envDir != null ? Path.of(envDir) : Path.of(""))
         .toAbsolutePath().normalize();
@@ -140,9 +201,13 @@ public final class CoordinatorMain implements Callable<Integer> {
     }
     String bindir = System.getProperty("dmtcp.bindir", "");
     String restartBinary = bindir.isEmpty() ? "dmtcp_restart" : bindir + "/dmtcp_restart";
+    Log logger = openLog(log, q);
+    if (logger == null) {
+      return failRc();
+    }
     CoordinatorServer server = new CoordinatorServer(
         new CoordinatorServer.Config(null, listenPort, dir, seconds, exitOnLast, exitAfterCkpt, restartBinary),
-        new Log(log, q), done::countDown);
+        logger, done::countDown);
     int bound;
     try {
       bound = server.start();
@@ -156,22 +221,24 @@ public final class CoordinatorMain implements Callable<Integer> {
       server.close();
       return failRc();
     }
-    if (portFile != null) {
-      Files.writeString(portFile, bound + "\n");
+    if (!writePort(portFile, "port file", bound)) {
+      server.close();
+      return failRc();
     }
     if (q == 0 && !daemon) {
       System.out.println("dmtcp_coordinator starting...");
       System.out.println("    Host: " + org.dmtcpng.coordinator.script.RestartScript.localHostName());
       System.out.println("    Port: " + bound);
-      System.out.println("    Checkpoint Interval: " + (seconds == 0 ? "disabled (checkpoint manually instead)" : seconds));
+      System.out.println("    Checkpoint Interval: " + intervalText(seconds));
       System.out.println("    Exit on last client: " + (exitOnLast ? 1 : 0));
       System.out.println("Type '?' for help.");
       System.out.flush();
     } else if (listenPort == 0 && q < 2 && !daemon) {
       System.out.println(bound);
     }
-    if (readyFile != null) {
-      Files.writeString(readyFile, bound + "\n");
+    if (!writePort(readyFile, "ready file", bound)) {
+      server.close();
+      return failRc();
     }
     if (!daemon) {
       Thread stdin = new Thread(() -> readCommands(server), "stdin-commands");
@@ -183,7 +250,11 @@ public final class CoordinatorMain implements Callable<Integer> {
     return 0;
   }
 
-  /** The interactive commands: l s c i k q ? (EOF on stdin leaves the coordinator running). */
+  private static String intervalText(int seconds) {
+    return seconds == 0 ? "disabled (checkpoint manually instead)" : Integer.toString(seconds);
+  }
+
+  /** The interactive commands: l s c f i k q ? (EOF on stdin leaves the coordinator running). */
   private void readCommands(CoordinatorServer server) {
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     try {
@@ -200,17 +271,9 @@ public final class CoordinatorMain implements Callable<Integer> {
             var o = server.checkpoint(false, null);
             System.out.println(o == null ? "checkpointing..." : "cannot checkpoint now: " + o);
           });
-          case 'i' -> {
-            System.out.print("Enter the checkpoint interval in seconds (0 = never): ");
-            System.out.flush();
-            String v = in.readLine();
-            try {
-              int s = Integer.parseInt(v == null ? "" : v.strip());
-              server.execute(() -> server.setInterval(s));
-            } catch (NumberFormatException e) {
-              System.out.println("not a number: " + v);
-            }
-          }
+          case 'f' -> server.execute(() -> System.out.println(forced(server.computation().forceRestart())));
+          case 'i' -> server.execute(() -> System.out.println(
+              "Checkpoint Interval: " + intervalText(server.computation().interval())));
           case 'k' -> server.execute(() -> server.computation().killAll());
           case 'q' -> {
             server.execute(() -> {
@@ -229,11 +292,21 @@ public final class CoordinatorMain implements Callable<Integer> {
     }
   }
 
+  /** The answer to f, given how many processes the forced restart goes on without (-1: none waits). */
+  static String forced(int missing) {
+    if (missing < 0) {
+      return "no restart is waiting for missing processes: nothing to force";
+    }
+    return "restart forced without its " + missing + " missing process" + (missing == 1 ? "" : "es")
+        + " (refused if they come later)";
+  }
+
   static final String HELP = """
       COMMANDS:
         l : List connected nodes
         s : Print status message
         c : Checkpoint all nodes
+        f : Force a restart even if there are missing nodes (debugging)
         i : Print current checkpoint interval
             (To change checkpoint interval, use dmtcp_command)
         k : Kill all nodes

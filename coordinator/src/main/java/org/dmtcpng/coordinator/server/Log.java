@@ -1,9 +1,11 @@
 package org.dmtcpng.coordinator.server;
 
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 
@@ -15,7 +17,8 @@ public final class Log {
 
   public Log(String logFile, int quiet) throws IOException {
     this.out = logFile == null ? System.err
-        : new PrintStream(new FileOutputStream(logFile, true), true, StandardCharsets.UTF_8);
+        : new PrintStream(Files.newOutputStream(Path.of(logFile), StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND), true, StandardCharsets.UTF_8);
     this.quiet = quiet;
   }
 
