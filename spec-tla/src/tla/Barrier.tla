@@ -448,6 +448,16 @@ ReleaseRestart ==
     /\ UNCHANGED <<procVars, diskVars, cphase, gen, gmembers, conn, waiting, rep, rnum,
                    ghostVars, forkVars>>
 
+\* The operator forces a restart that waits for missing processes (the
+\* coordinator's f command): it runs with the members that are back; a missing
+\* one that comes later is refused (RestartLaunch needs RESTARTING).
+ForceRestart ==
+    /\ cphase = "RESTART" /\ cstate = "RESTARTING"
+    /\ gmembers # {} /\ Cardinality(gmembers) < rnum
+    /\ rnum' = Cardinality(gmembers)
+    /\ UNCHANGED <<procVars, diskVars, cphase, cstate, gen, gmembers, conn, waiting, rep,
+                   ghostVars, forkVars>>
+
 EndRestart ==
     /\ cphase = "RESTART" /\ cstate = "RUNNING" /\ AllReached
     /\ Finish
@@ -664,7 +674,7 @@ ExecDone(p) ==
 -----------------------------------------------------------------------------
 Next ==
     \/ StartCkpt \/ Advance \/ Commit \/ AbortOnError \/ EndCkpt
-    \/ ReleaseRestart \/ EndRestart
+    \/ ReleaseRestart \/ EndRestart \/ ForceRestart
     \/ CoordCrash \/ CoordRestart \/ ExitLast
     \/ \E p \in Procs :
          \/ Join(p) \/ Crash(p) \/ Notice(p) \/ LoseCoord(p) \/ RestartLaunch(p)
@@ -710,9 +720,10 @@ SuspendedAreCommitted ==
 AbortedNeverCommitted == committedAtts \cap abortedAtts = {}
 
 \* A restart is released (leaves RESTARTING) only when every member of the
-\* generation is back.
+\* generation is back, unless the operator forced it with the members there.
 RestartReleasedOnlyWhenAllBack ==
-    (cphase = "RESTART" /\ cstate # "RESTARTING") => rjoined = script.members
+    (cphase = "RESTART" /\ cstate # "RESTARTING") =>
+        rjoined = script.members \/ rnum < Cardinality(script.members)
 
 \* A process that joined during a generation is not a member of it and runs
 \* no user code until released.
