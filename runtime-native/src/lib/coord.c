@@ -75,6 +75,15 @@ int coord_send_on(int fd, const struct proto_msg *m) {
 
 int coord_send(const struct proto_msg *m) { return coord_send_on(g_coord_fd, m); }
 
+/* In a forked child, where only the forking thread exists: a lock another
+ * thread of the parent held (the checkpoint thread reads a message while the
+ * program forks) would be held for ever. */
+void coord_after_fork_child(void) {
+  atomic_store(&g_send_lock, 0);
+  atomic_store(&g_reader, 0);
+  atomic_store(&g_reader_tid, 0);
+}
+
 int coord_reader_lock(void) {
   int me = (int)rt_gettid();
   if (atomic_load(&g_reader_tid) == me) return 0; /* an exec from a signal handler inside an exec */

@@ -47,6 +47,7 @@ static void after_fork_in_parent(void) {
 
 static void after_fork_in_child(void) {
   atomic_store(&g_fork_guard, 0); /* only this thread exists here */
+  coord_after_fork_child();
   int fd = g_child_fd;
   g_child_fd = -1;
   runtime_after_fork_child(fd);

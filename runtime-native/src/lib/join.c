@@ -119,6 +119,8 @@ void join_connect_and_hello(void) {
   }
   g_coord_fd = coord_high_fd(fd);
   g_coord_owner = getpid();
+  g_welcome_pending = 0; /* a forked child's copy of its parent's */
+  g_waiting = 0;
   join_hello_and_wait(NULL);
 }
 
@@ -135,6 +137,7 @@ void join_after_fork_child(int fd) {
   }
   g_coord_fd = fd;
   g_coord_owner = getpid();
+  g_waiting = 0;
   struct proto_msg m;
   hello_message(&m, NULL);
   if (coord_send(&m) != 0) fail("forked child cannot reach the coordinator", NULL);

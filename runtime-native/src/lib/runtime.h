@@ -171,6 +171,7 @@ int coord_wait_readable(void);
 int coord_high_fd(int fd);
 int coord_connect_for_child(void); /* before fork: the child's connection, announced; or -1 */
 int coord_is_socket(int fd);
+void coord_after_fork_child(void);
 
 /* join.c: becoming a member and staying one across fork and exec */
 void join_make_upid(void);
