@@ -144,11 +144,11 @@ void join_after_fork_child(int fd) {
   g_welcome_pending = 1;
 }
 
-/* DMTCP_EXEC_STATE=<pid>:<fd>:<welcome pending 0|1>:<upid>:<comp_id>, made
- * by exec.c for the new image of the same process. */
+/* DMTCP_EXEC_STATE=<pid>:<fd>:<welcome pending 0|1>:<waiting 0|1>:<upid>:<comp_id>,
+ * made by exec.c for the new image of the same process. */
 int join_export_state(char *out, size_t len) {
-  int n = snprintf(out, len, "DMTCP_EXEC_STATE=%d:%d:%d:%s:%s", (int)getpid(), g_coord_fd,
-                   g_welcome_pending, g_upid, g_comp_id);
+  int n = snprintf(out, len, "DMTCP_EXEC_STATE=%d:%d:%d:%d:%s:%s", (int)getpid(), g_coord_fd,
+                   g_welcome_pending, g_waiting, g_upid, g_comp_id);
   return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
@@ -159,9 +159,9 @@ int join_export_state(char *out, size_t len) {
 int join_adopt_exec_state(void) {
   const char *s = getenv("DMTCP_EXEC_STATE");
   if (!s) return 0;
-  int pid = -1, fd = -1, pending = 0, used = 0;
+  int pid = -1, fd = -1, pending = 0, waiting = 0, used = 0;
   char upid[96] = "", comp[96] = "";
-  int ok = sscanf(s, "%d:%d:%d:%n", &pid, &fd, &pending, &used) == 3 && used > 0;
+  int ok = sscanf(s, "%d:%d:%d:%d:%n", &pid, &fd, &pending, &waiting, &used) == 4 && used > 0;
   const char *rest = s + used, *colon = ok ? strchr(rest, ':') : NULL;
   if (colon && (size_t)(colon - rest) < sizeof upid && strlen(colon + 1) < sizeof comp) {
     memcpy(upid, rest, (size_t)(colon - rest));
@@ -174,6 +174,7 @@ int join_adopt_exec_state(void) {
   g_coord_fd = fd;
   g_coord_owner = getpid();
   g_welcome_pending = pending;
+  g_waiting = waiting;
   rt_strlcpy(g_upid, upid, sizeof g_upid);
   rt_strlcpy(g_comp_id, comp, sizeof g_comp_id);
   struct proto_msg m;
