@@ -360,9 +360,12 @@ struct dmtcp_zombie {
   uint32_t reserved;
 };
 
-/* One entry per thread of the process at checkpoint. The registers of a
- * user thread live in the signal frame on its own stack (which is part of
- * the memory image); the entries say how to recreate the kernel thread. */
+/* One entry per thread of the process at checkpoint, the runtime's
+ * checkpoint thread last (is_ckpt_thread; images written before it was listed
+ * lack that entry). The registers of a user thread live in the signal frame
+ * on its own stack (which is part of the memory image); the entries say how
+ * to recreate the kernel thread, and every tid that dmtcp_restart must keep
+ * free until its thread is back. */
 struct dmtcp_thread {
   uint32_t tid;                 /* kernel tid at checkpoint */
   uint32_t vtid;                /* virtual tid */

@@ -629,7 +629,6 @@ static void kept_release(void) {
 }
 
 int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t errlen) {
-  (void)ckpt_ctx;
   errno = 0;
   struct writer w;
   memset(&w, 0, sizeof w);
@@ -708,8 +707,9 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
   }
 
   /* Layout: header, region table, thread table, descriptor tables, strings, state blob, zombie
-   * table, data. */
-  uint32_t nthreads = 0;
+   * table, data. The thread table names the checkpoint thread too (last): dmtcp_restart keeps
+   * every tid of it free until its thread is back. */
+  uint32_t nthreads = 1;
   for (int i = 0; i < g_nthreads; i++)
     if (atomic_load(&g_threads[i].state) == T_SUSPENDED) nthreads++;
   const struct fd_table *ft = fds_table();
@@ -826,6 +826,11 @@ int image_write(const char *path, const struct ctx *ckpt_ctx, char *err, size_t 
     threads[t].context = (uint64_t)(uintptr_t)&s->ctx;
     t++;
   }
+  memset(&threads[t], 0, sizeof threads[t]);
+  threads[t].tid = threads[t].vtid = (uint32_t)g_ckpt_tid; /* this thread */
+  threads[t].is_ckpt_thread = 1;
+  threads[t].fs_base = g_ckpt_fs_base;
+  threads[t].context = (uint64_t)(uintptr_t)ckpt_ctx;
   struct dmtcp_image_header *h = (struct dmtcp_image_header *)w.ring[0].gather;
   fill_header(h, &w);
   h->num_threads = nthreads;

@@ -194,12 +194,26 @@ void release_threads(void) {
   futex_wake(&g_release);
 }
 
-static void log_new_tid(const char *what, pid_t want, long got, int quiet) {
+/* Why clone3 refused a tid (-errno), in words. Async-signal-safe. */
+static const char *refusal(long err) {
+  switch (-err) {
+    case EEXIST: return "another task of the namespace has it";
+    case EPERM: return "not permitted to choose it (CAP_CHECKPOINT_RESTORE)";
+    case EINVAL: return "the kernel refuses it (beyond pid_max?)";
+    case ENOSYS: return "no clone3 in this kernel";
+    default: return "refused";
+  }
+}
+
+/* One line: which tid, why, and the one the thread has now. Async-signal-safe. */
+static void log_new_tid(const char *what, pid_t want, long err, long got, int quiet) {
   if (quiet) return;
-  char msg[96];
+  char msg[256];
   size_t n = rt_strlcpy(msg, what, sizeof msg);
   n += rt_utoa(msg + n, (unsigned long)want);
-  n += rt_strlcpy(msg + n, " back; it is now ", sizeof msg - n);
+  n += rt_strlcpy(msg + n, " back (", sizeof msg - n);
+  n += rt_strlcpy(msg + n, refusal(err), sizeof msg - n);
+  n += rt_strlcpy(msg + n, "); it is now ", sizeof msg - n);
   rt_utoa(msg + n, (unsigned long)got);
   rt_log(msg, NULL);
 }
@@ -212,9 +226,10 @@ static void log_new_tid(const char *what, pid_t want, long got, int quiet) {
  * thread's descriptor (tidp) gets the real one (CLONE_PARENT_SETTID) and is
  * cleared when the thread exits, as pthread_join expects
  * (CLONE_CHILD_CLEARTID). The new thread is given a stack 4 KiB below where
- * it resumes but never uses it (clone3_resume). Returns the tid or -errno.
- * Runs on the restorer's stack with every signal blocked: async-signal-safe. */
-static long resume_thread(pid_t want, uint64_t fs_base, const struct ctx *c) {
+ * it resumes but never uses it (clone3_resume). Returns the tid or -errno;
+ * *refused gets -errno of a refused `want` (0 if none). Runs on the
+ * restorer's stack with every signal blocked: async-signal-safe. */
+static long resume_thread(pid_t want, uint64_t fs_base, const struct ctx *c, long *refused) {
   const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
                               CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
                               CLONE_CHILD_CLEARTID;
@@ -229,11 +244,13 @@ static long resume_thread(pid_t want, uint64_t fs_base, const struct ctx *c) {
       .tls = fs_base,
   };
   long tid = -EINVAL;
+  *refused = 0;
   if (want > 0) {
     ca.set_tid = (uint64_t)(uintptr_t)set_tid;
     ca.set_tid_size = 1;
     tid = clone3_resume(&ca, sizeof ca, c);
     if (tid > 0) return tid;
+    *refused = tid;
     ca.set_tid = 0;
     ca.set_tid_size = 0;
   }
@@ -266,21 +283,26 @@ void restore_user_threads(struct dmtcp_restore_info *info, const struct ctx *ckp
   for (int i = 0; i < g_nthreads; i++) {
     struct thread_slot *t = &g_threads[i];
     if (atomic_load(&t->state) != T_SUSPENDED || t == main_thread) continue;
-    long tid = resume_thread(same_ids ? t->tid : 0, t->fs_base, &t->ctx);
+    long refused;
+    long tid = resume_thread(same_ids ? t->tid : 0, t->fs_base, &t->ctx, &refused);
     if (tid <= 0) {
       rt_log("restart: cannot recreate a thread", NULL);
       syscall(SYS_exit_group, g_settings.fail_rc);
     }
-    if (same_ids && tid != t->tid) log_new_tid("restart: cannot give a thread its tid ", t->tid, tid, quiet);
+    if (same_ids && tid != t->tid) log_new_tid("restart: cannot give a thread its tid ", t->tid, refused, tid, quiet);
     t->tid = (pid_t)tid;
   }
-  long ct = resume_thread(same_ids ? g_ckpt_tid : 0, g_ckpt_fs_base, ckpt_ctx);
+  /* The checkpoint thread runs at once and sets g_ckpt_tid to its new tid
+   * itself (restore_process_after_restart): the one it had is read first. */
+  pid_t ckpt_tid = g_ckpt_tid;
+  long refused;
+  long ct = resume_thread(same_ids ? ckpt_tid : 0, g_ckpt_fs_base, ckpt_ctx, &refused);
   if (ct <= 0) {
     rt_log("restart: cannot recreate the checkpoint thread", NULL);
     syscall(SYS_exit_group, g_settings.fail_rc);
   }
-  if (same_ids && ct != g_ckpt_tid) log_new_tid("restart: cannot give the checkpoint thread its tid ", g_ckpt_tid, ct, quiet);
-  g_ckpt_tid = (pid_t)ct;
+  if (same_ids && ct != ckpt_tid)
+    log_new_tid("restart: cannot give the checkpoint thread its tid ", ckpt_tid, refused, ct, quiet);
   int *main_tidp = (int *)(main_thread->fs_base + g_pthread_tid_offset);
   *main_tidp = rt_gettid();
   main_thread->tid = *main_tidp;

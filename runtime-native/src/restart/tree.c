@@ -2,6 +2,7 @@
 
 #include "common/coord_select.h"
 #include "restart/fds/fdrestore.h"
+#include "restart/idgap.h"
 #include "restart/sysv_restore.h"
 #include "restart/zombies.h"
 
@@ -440,24 +441,65 @@ static int members_left(void) {
   return left;
 }
 
-/* Ids a restored process or thread will ask for, so that no process the
- * namespace numbers itself (dmtcp_restart's staging threads, a pid not given
- * back, a fork of the program) takes one before its owner is back: the
- * namespace's next pid starts above them all. */
-static void number_after_the_images(void) {
-  uint32_t top = 1;
+static int by_id(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Every id a restored process, thread (the checkpoint thread included: the
+ * images list it), zombie or ghost will ask for, sorted; *n of them. NULL when
+ * out of memory. */
+static uint32_t *ids_of_the_images(size_t *n) {
+  size_t cap = 0;
+  for (int i = 0; i < g_n; i++) cap += 3 + g_imgs[i].h->num_threads + g_imgs[i].h->num_zombies;
+  uint32_t *ids = malloc((cap + 1) * sizeof *ids);
+  if (!ids) return NULL;
+  *n = 0;
   for (int i = 0; i < g_n; i++) {
     const struct dmtcp_image_header *h = g_imgs[i].h;
-    uint32_t ids[] = {h->vpid, h->vpgid, h->vsid};
-    for (int k = 0; k < 3; k++)
-      if (ids[k] > top) top = ids[k];
-    for (uint32_t t = 0; t < h->num_threads; t++)
-      if (g_imgs[i].threads[t].tid > top) top = g_imgs[i].threads[t].tid;
-    if (zombies_top_pid(&g_imgs[i]) > top) top = zombies_top_pid(&g_imgs[i]);
+    ids[(*n)++] = h->vpid;
+    ids[(*n)++] = h->vpgid; /* a group or session led from outside: its ghost */
+    ids[(*n)++] = h->vsid;
+    for (uint32_t t = 0; t < h->num_threads; t++) ids[(*n)++] = g_imgs[i].threads[t].tid;
+    for (uint32_t z = 0; z < h->num_zombies; z++) ids[(*n)++] = g_imgs[i].zombies[z].pid;
   }
+  qsort(ids, *n, sizeof *ids, by_id);
+  return ids;
+}
+
+/* Until every id of the images is taken by its owner, the namespace also
+ * numbers tasks of its own: a staging thread in each process (dmtcp_restart.c),
+ * and a process or thread whose id is refused after all. The kernel numbers
+ * them upwards from ns_last_pid, whatever the order the owners come back in,
+ * so ns_last_pid goes where room for all of them is free of the images' ids.
+ * Without such room the restart fails here, in one line, before any process
+ * is created; a namespace whose counter cannot be set is said, and a thread
+ * that then loses its id gets a new one (suspend.c). */
+static void keep_the_images_ids_free(void) {
+  size_t n = 0;
+  uint32_t *ids = ids_of_the_images(&n);
+  if (!ids) {
+    fprintf(stderr, "dmtcp_restart: out of memory listing the images' ids\n");
+    _exit(dmtcp_fail_rc());
+  }
+  unsigned long pid_max = 32768; /* the kernel's default, if unreadable */
+  FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+  if (f) {
+    if (fscanf(f, "%lu", &pid_max) != 1) pid_max = 32768;
+    fclose(f);
+  }
+  uint32_t room = (uint32_t)n + 2 * (uint32_t)g_n + 64, last;
+  if (idgap_last_pid(ids, n, (uint32_t)pid_max, room, &last) != 0) {
+    fprintf(stderr, "dmtcp_restart: the pid namespace has no %u free ids in a row (pid_max %lu) for its own tasks: "
+                    "they could take the images' %zu ids\n", room, pid_max, n);
+    _exit(dmtcp_fail_rc());
+  }
+  free(ids);
   char text[16];
-  snprintf(text, sizeof text, "%u", top);
-  tree_write_file("/proc/sys/kernel/ns_last_pid", text); /* best effort: only a pid not given back would suffer */
+  snprintf(text, sizeof text, "%u", last);
+  if (tree_write_file("/proc/sys/kernel/ns_last_pid", text) != 0 && !g_quiet)
+    fprintf(stderr, "dmtcp_restart: cannot set the pid namespace's ns_last_pid (%s); a thread may not get its tid back\n",
+            strerror(errno));
 }
 
 /* Process 1 of the namespace: mounts its /proc, creates the roots (and the
@@ -470,7 +512,7 @@ static _Noreturn void tree_init(void) {
   if (!own_proc && !g_quiet)
     fprintf(stderr, "dmtcp_restart: cannot mount /proc for the pid namespace (%s); /proc/<pid> shows other pids\n",
             strerror(errno));
-  if (own_proc) number_after_the_images();
+  keep_the_images_ids_free(); /* first: nothing else is in the namespace yet */
   if (make_shared_objects(fdr_parking_base()) != 0) _exit(dmtcp_fail_rc());
   /* every descriptor the processes had, made once, parked for them to take */
   if (fdr_create(shared_object_fd) != 0) _exit(dmtcp_fail_rc());

@@ -23,13 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint32_t zombies_top_pid(const struct image *img) {
-  uint32_t top = 0;
-  for (uint32_t k = 0; k < img->h->num_zombies; k++)
-    if (img->zombies[k].pid > top) top = img->zombies[k].pid;
-  return top;
-}
-
 void zombies_note_lost(const struct image *imgs, int n, int quiet) {
   uint32_t lost = 0;
   for (int i = 0; i < n; i++) lost += imgs[i].h->num_zombies;

@@ -13,9 +13,6 @@
  * cannot have its pid back (or its core-dump flag) is said in one line. */
 void zombies_recreate(const struct image *img, int quiet);
 
-/* The highest pid of img's zombies (0 if none), which no other process may take. */
-uint32_t zombies_top_pid(const struct image *img);
-
 /* Restarting without the pid namespace: one line if any image has zombies. */
 void zombies_note_lost(const struct image *imgs, int n, int quiet);
 

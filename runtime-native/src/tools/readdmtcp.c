@@ -98,6 +98,11 @@ int main(int argc, char **argv) {
     printf("  compression: %s\n  size: %llu bytes\n  regions: %u\n  threads: %u\n",
            h->flags & DMTCP_HF_COMPRESSED ? "zstd" : "none", (unsigned long long)h->file_size,
            h->num_regions, h->num_threads);
+    printf("  tids:");
+    for (uint32_t t = 0; t < h->num_threads; t++)
+      printf(" %u%s", img.threads[t].tid,
+             img.threads[t].is_main ? " (main)" : img.threads[t].is_ckpt_thread ? " (checkpoint thread)" : "");
+    printf("\n");
     printf("  %-33s %-4s %-11s %12s %12s  %s\n", "address", "prot", "kind", "stored", "zero pages", "path");
     struct chunk_ref *chunks = NULL;
     long n = image_chunks(&img, &chunks, err, sizeof err);
