@@ -2,9 +2,17 @@
  * carries over, a semaphore eventfd, a periodic timerfd and a one-shot one
  * armed for an hour, a signalfd, an epoll set holding an eventfd and a pipe
  * with their data cookies, an inotify instance whose remaining watch has
- * descriptor 2 (the first was removed), and a sealed memfd that is also
- * mapped shared (writes through the descriptor show in the mapping). Each
- * check names the object that broke. */
+ * descriptor 2 (the first was removed) and reports every change made in its
+ * directory, and a sealed memfd that is also mapped shared (writes through
+ * the descriptor show in the mapping). Each check names the object that broke.
+ *
+ * inotify events not yet read at a restart are lost (docs/descriptors.md):
+ * when a restart came between a change and the reading of its events (the
+ * process is a new one), the change is made again and its events must come.
+ * A checkpoint the process goes on from loses nothing. With the argument
+ * "unread", every third round after the start or a restart holds the events
+ * of its change unread until the next restart, so that every checkpoint
+ * finds them queued. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,7 +37,47 @@ static long now_ms(void) {
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-int main(void) {
+/* The start time of this process (/proc/self/stat, field 22, in clock ticks
+ * since boot): a restart makes a new process. */
+static unsigned long long process_start(void) {
+  char buf[1024];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
+  if (len <= 0) damaged("cannot read /proc/self/stat");
+  buf[len] = '\0';
+  char *p = strrchr(buf, ')'); /* the end of field 2: the command name may hold spaces */
+  for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+  if (!p) damaged("cannot parse /proc/self/stat");
+  return strtoull(p, NULL, 10);
+}
+
+/* One change in the watched directory, a subdirectory made and removed: both
+ * events must come within 2 s, with the remaining watch's descriptor. park:
+ * first wait, with the events unread, until the process is not the one that
+ * started at born. Returns whether both came. */
+static int watch_reports(int in, int wd, unsigned long long born, int park) {
+  if (mkdir("inotify-b/x", 0700) || rmdir("inotify-b/x")) damaged("cannot touch the watched directory");
+  while (park && process_start() == born) tick(20);
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  int create = 0, delete = 0;
+  long deadline = now_ms() + 2000;
+  while (!(create && delete) && now_ms() < deadline) {
+    ssize_t len = read(in, buf, sizeof buf);
+    for (ssize_t off = 0; len > 0 && off < len;) {
+      const struct inotify_event *ie = (const struct inotify_event *)(buf + off);
+      if (ie->wd != wd) damaged("an inotify event came with the wrong watch descriptor");
+      create |= (ie->mask & IN_CREATE) != 0;
+      delete |= (ie->mask & IN_DELETE) != 0;
+      off += (ssize_t)sizeof *ie + ie->len;
+    }
+    if (len <= 0) tick(5);
+  }
+  return create && delete;
+}
+
+int main(int argc, char **argv) {
+  int unread = argc > 1 && !strcmp(argv[1], "unread");
   int counter = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   int sem = eventfd(5, EFD_SEMAPHORE | EFD_NONBLOCK);
   int periodic = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -66,6 +114,7 @@ int main(void) {
   if (view == MAP_FAILED) damaged("cannot map the memfd");
 
   uint64_t pending = 0;
+  int calm = 0; /* rounds since the start or the last restart */
   long ticks = 0, window_start = now_ms(), window_ticks = 0;
   for (long n = 0;; n++) {
     /* the counter carries over */
@@ -112,22 +161,15 @@ int main(void) {
     if (seen != 3) damaged("the epoll set lost a registration or its data");
     char c;
     if (read(poked, &got, 8) != 8 || read(p[0], &c, 1) != 1) damaged("cannot drain the epoll targets");
-    /* inotify: the remaining watch is still descriptor 2 */
-    if (mkdir("inotify-b/x", 0700) || rmdir("inotify-b/x")) damaged("cannot touch the watched directory");
-    int create = 0, delete = 0;
-    long deadline = now_ms() + 2000;
-    while (!(create && delete) && now_ms() < deadline) {
-      ssize_t len = read(in, drain, sizeof drain);
-      for (ssize_t off = 0; len > 0 && off < len;) {
-        struct inotify_event *ie = (struct inotify_event *)(drain + off);
-        if (ie->wd != wb) damaged("an inotify event came with the wrong watch descriptor");
-        create |= (ie->mask & IN_CREATE) != 0;
-        delete |= (ie->mask & IN_DELETE) != 0;
-        off += (ssize_t)sizeof *ie + ie->len;
-      }
-      if (len <= 0) tick(5);
+    /* inotify: the remaining watch is still descriptor 2 and reports changes;
+     * a change's events lost at a restart are the documented loss */
+    for (int park = unread && calm >= 3;; park = 0) {
+      unsigned long long born = process_start();
+      if (watch_reports(in, wb, born, park)) break;
+      if (process_start() == born) damaged("the inotify watch is gone");
+      calm = 0;
     }
-    if (!create || !delete) damaged("the inotify watch is gone");
+    calm++;
     /* the memfd: contents, seals, one object with its mapping */
     int seals = fcntl(mfd, F_GET_SEALS);
     if (seals < 0 || !(seals & F_SEAL_SHRINK) || !(seals & F_SEAL_GROW) || ftruncate(mfd, 4096) == 0)
