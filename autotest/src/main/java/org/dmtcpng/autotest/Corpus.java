@@ -31,6 +31,9 @@ public final class Corpus {
         // Linux parks the timer for good); -dfl: at SIG_DFL, as from a shell (else it kills)
         Case.of("timers-sigev-thread", "{corpus}/timers", "sigev-thread").asCore(),
         Case.of("timers-sigev-thread-dfl", "{corpus}/timers", "sigev-thread", "sigtimer-dfl"),
+        // a thread that sets its mask with raw system calls as glibc's own threads do (SIGSETXID
+        // blocked too, most of the time): the checkpoint signal reaches it once it is let in
+        Case.of("maskedthread", "{corpus}/maskedthread").asCore(),
         Case.of("timers-alarm", "{corpus}/timers", "alarm"),
         // timer ids given back without PR_TIMER_CREATE_RESTORE_IDS (kernels before 6.15)
         Case.of("timers-linear-ids", "{corpus}/timers").env("DMTCP_TIMER_IDS_LINEAR", "1"),
