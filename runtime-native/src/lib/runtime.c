@@ -300,16 +300,22 @@ static void on_abort(void) {
   reply("RUNNING", NULL);
 }
 
-/* The checkpoint thread blocks every signal, so none meant for the program lands on it. */
 static char g_ckpt_comm[16];
+
+/* The checkpoint thread blocks every signal, so none meant for the program
+ * lands on it, but glibc's own (sigfillset leaves them out): setuid() in a
+ * threaded program waits until every thread has taken SIGSETXID. */
+static void checkpoint_thread_mask(void) {
+  sigset_t all;
+  sigfillset(&all);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+}
 
 void checkpoint_thread_setup(void) {
   g_ckpt_tid = rt_gettid();
   prctl(PR_GET_NAME, (unsigned long)g_ckpt_comm, 0, 0, 0);
   g_ckpt_fs_base = rt_get_fs();
-  sigset_t all;
-  sigfillset(&all);
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+  checkpoint_thread_mask();
 }
 
 /* The coordinator is gone in the middle of a barrier (or closed the connection
@@ -381,6 +387,7 @@ static void *checkpoint_thread(void *arg) {
 void restore_process_after_restart(void) {
   g_ckpt_tid = rt_gettid();
   prctl(PR_SET_NAME, (unsigned long)g_ckpt_comm, 0, 0, 0);
+  checkpoint_thread_mask(); /* the restorer blocked glibc's signals too */
   for (int i = 0; i < g_nthreads; i++) {
     struct thread_slot *t = &g_threads[i];
     if (t->tid <= 0) continue;

@@ -110,7 +110,7 @@ void timers_save(void);
 void timers_restore(void);
 pid_t tidmap_new_tid(pid_t old_tid);  /* after restart: the new tid of a thread, 0 if none */
 int timers_aimed_at(int signo, pid_t old_tid, int *id, uint64_t *value);
-void unblock_ckpt_signal_in_helper_threads(void);
+void unblock_ckpt_signal_in_helper_threads(pid_t tid);  /* 0: every thread */
 
 /* pending_signals.c: signals pending at checkpoint are pending again after restart. */
 void pending_signals_save(void);

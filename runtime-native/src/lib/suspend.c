@@ -135,13 +135,41 @@ static int alive(pid_t tid) {
 
 pid_t g_unstoppable_tid;
 
+/* Waits until signaled thread t is parked or gone. A thread that blocks the
+ * checkpoint signal behind our back is nudged (timers.c) every 20 ms; one that
+ * is still not parked at the deadline: -1, its tid in g_unstoppable_tid. */
+static int await_parked(struct thread_slot *t, long deadline) {
+  long nudge_at = rt_monotonic_ms() + 20;
+  while (atomic_load(&t->state) == T_SIGNALED) {
+    if (!alive(t->tid)) {
+      atomic_store(&t->state, T_FREE);
+      t->tid = -1;
+      return 0;
+    }
+    long now = rt_monotonic_ms();
+    if (now > deadline) {
+      g_unstoppable_tid = t->tid;
+      atomic_store(&t->state, T_FREE); /* if it parks later, it waits for the release */
+      return -1;
+    }
+    if (now >= nudge_at) {
+      unblock_ckpt_signal_in_helper_threads(t->tid);
+      nudge_at = rt_monotonic_ms() + 20;
+    }
+    struct timespec ts = {0, 2 * 1000 * 1000};
+    syscall(SYS_futex, (int *)&t->state, 128 /* FUTEX_WAIT_PRIVATE */, T_SIGNALED, &ts, NULL, 0);
+  }
+  return 0;
+}
+
 /* Signals every user thread until the set of threads is stable and all of
  * them are parked. A thread that does not stop within 10 s (it blocks the
- * checkpoint signal behind our back) fails the checkpoint instead of hanging
- * it: returns -1 with its tid in g_unstoppable_tid; the parked ones stay parked
- * until release_threads(). Called by the checkpoint thread only. */
+ * checkpoint signal, and SIGSETXID, behind our back) fails the checkpoint
+ * instead of hanging it: returns -1 with its tid in g_unstoppable_tid; the
+ * parked ones stay parked until release_threads(). Called by the checkpoint
+ * thread only. */
 int suspend_all_threads(void) {
-  unblock_ckpt_signal_in_helper_threads();  /* glibc's SIGEV_THREAD helper (timers.c) */
+  unblock_ckpt_signal_in_helper_threads(0);  /* glibc's SIGEV_THREAD helper (timers.c) */
   long deadline = rt_monotonic_ms() + 10000;
   g_unstoppable_tid = 0;
   static pid_t tids[MAX_THREADS];
@@ -164,24 +192,8 @@ int suspend_all_threads(void) {
       }
       added = 1;
     }
-    for (int i = 0; i < g_nthreads; i++) {
-      struct thread_slot *t = &g_threads[i];
-      while (atomic_load(&t->state) == T_SIGNALED) {
-        if (!alive(t->tid)) {
-          atomic_store(&t->state, T_FREE);
-          t->tid = -1;
-          break;
-        }
-        if (rt_monotonic_ms() > deadline) {
-          g_unstoppable_tid = t->tid;
-          atomic_store(&t->state, T_FREE); /* if it parks later, it waits for the release */
-          return -1;
-        }
-        struct timespec ts = {0, 2 * 1000 * 1000};
-        syscall(SYS_futex, (int *)&t->state, 128 /* FUTEX_WAIT_PRIVATE */, T_SIGNALED, &ts,
-                NULL, 0);
-      }
-    }
+    for (int i = 0; i < g_nthreads; i++)
+      if (await_parked(&g_threads[i], deadline) != 0) return -1;
     /* Slots of threads that exited before they were parked stay T_FREE in
      * place: parked threads hold pointers to their own slots. */
     if (!added) return 0;

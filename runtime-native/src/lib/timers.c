@@ -347,7 +347,11 @@ void timers_restore(void) {
  * signal but not SIGSETXID, and its handler takes the checkpoint signal out
  * of the mask the thread returns to (as the wrappers do for the program's own
  * masks). Our SIGSETXID carries SI_QUEUE and a token; any other goes on to
- * glibc's handler, which itself only acts on SI_TKILL from this process. */
+ * glibc's handler, which itself only acts on SI_TKILL from this process.
+ * glibc blocks SIGSETXID too for a moment now and then (pthread_create, as the
+ * helper starts a thread for each expiry): a thread passed over then, or
+ * started since with the helper's mask, is nudged again while the suspend
+ * waits for it (suspend.c). */
 #define SIGSETXID_NR 33   /* __SIGRTMIN + 1 */
 
 struct k_sigaction {
@@ -412,11 +416,13 @@ static int nudge_if_blocked(long tid, void *arg) {
   return 0;
 }
 
-/* Called by the checkpoint thread before it signals the user threads. */
-void unblock_ckpt_signal_in_helper_threads(void) {
+/* Called by the checkpoint thread: before it signals the user threads, for
+ * every thread (tid 0), and for one that does not stop. */
+void unblock_ckpt_signal_in_helper_threads(pid_t tid) {
   struct nudge_scan s = {rt_gettid(), 0, 1ull << (g_settings.ckpt_signal - 1), 1ull << (SIGSETXID_NR - 1)};
   atomic_store(&g_unblocked, 0);
-  rt_each_numbered_entry("/proc/self/task", 0, nudge_if_blocked, &s);
+  if (tid) nudge_if_blocked(tid, &s);
+  else rt_each_numbered_entry("/proc/self/task", 0, nudge_if_blocked, &s);
   if (s.sent == 0) return;
   long deadline = rt_monotonic_ms() + 1000;
   int seen;

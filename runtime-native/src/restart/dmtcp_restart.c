@@ -448,9 +448,14 @@ static _Noreturn void restore(const struct image *img, const struct dmtcp_restor
     if (plan->moves[k].flags & (RS_SHARED | RS_FILE)) keep[nkeep++] = plan->moves[k].fd;
   close_all_but(keep, nkeep);
   free(keep);
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, NULL);
+  /* Every signal, glibc's own 32 and 33 too (its sigfillset and sigprocmask
+   * leave them out): the restored threads inherit this mask until they return
+   * from the checkpoint signal handler, and the timers are armed before. A
+   * SIGTIMER (32) for glibc's SIGEV_THREAD helper that found it open would
+   * kill the process (SIG_DFL) or, ignored (SIG_IGN, as a JVM starts its
+   * children), park the periodic timer for good (Linux 6.13 and later). */
+  const uint64_t all = ~0ull;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof all);
   /* glibc registered an rseq area in our TLS, which the restorer unmaps: the
    * kernel would then fault writing to it on the way back from a syscall. */
   if (__rseq_size > 0) /* registered with the original 32-byte ABI size */

@@ -179,8 +179,8 @@ public final class CaseRun implements AutoCloseable {
         && ProgressLog.read(output(next)).progress().size() >= 3);
     if (!back) {
       fail("rstr", cycle, t0, "the restarted computation did not come back RUNNING with progress"
-          + " (" + (cycle % 2 == 1 ? "dmtcp_restart" : "dmtcp_restart_script.sh") + "): "
-          + tail(output(next)));
+          + " (" + (cycle % 2 == 1 ? "dmtcp_restart" : "dmtcp_restart_script.sh")
+          + (p.isAlive() ? "" : ", which exited " + p.exitValue()) + "): " + tail(output(next)));
     }
     long[] m = marks.get(cycle);
     String problem = ProgressLog.read(output(next)).checkContinues(m[0], m[1]);
